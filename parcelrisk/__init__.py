@@ -1,0 +1,34 @@
+"""parcelrisk: customs risk scoring of postal and express parcels.
+
+The data flows one way, and the modules follow it::
+
+    io (read) -> validate (schema) -> features -> model -> selection -> explain -> report
+
+>>> import parcelrisk
+>>> parcelrisk.ManifestSchema.item_id
+'item_id'
+"""
+
+from parcelrisk.errors import ConfigError, InputError, ModelError, ParcelRiskError, StoreError
+from parcelrisk.io import iter_manifest, read_manifest
+from parcelrisk.schema import LabelSchema, ManifestSchema, RejectSchema, TruthSchema
+from parcelrisk.validate import ValidationResult, validate_frame
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "InputError",
+    "LabelSchema",
+    "ManifestSchema",
+    "ModelError",
+    "ParcelRiskError",
+    "RejectSchema",
+    "StoreError",
+    "TruthSchema",
+    "ValidationResult",
+    "iter_manifest",
+    "read_manifest",
+    "validate_frame",
+    "__version__",
+]

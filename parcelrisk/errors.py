@@ -1,0 +1,27 @@
+"""One exception hierarchy; the CLI maps it to exit codes and one-line messages."""
+
+from __future__ import annotations
+
+__all__ = ["ParcelRiskError", "InputError", "ModelError", "StoreError", "ConfigError"]
+
+
+class ParcelRiskError(Exception):
+    """Base class for errors a user can act on (no traceback is shown for these)."""
+
+    exit_code: int = 1
+
+
+class InputError(ParcelRiskError):
+    """An input file cannot be read as a manifest (names the file, and the row/field if known)."""
+
+
+class ModelError(ParcelRiskError):
+    """A model folder is missing, tampered with, or from an incompatible version."""
+
+
+class StoreError(ParcelRiskError):
+    """The history store cannot be opened or written (for example, another writer holds it)."""
+
+
+class ConfigError(ParcelRiskError):
+    """A configuration or reference file is missing or malformed."""

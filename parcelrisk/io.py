@@ -1,0 +1,403 @@
+"""Reading manifests (CSV, Parquet, JSON Lines) in chunks, and writing outputs atomically.
+
+Reading never fails on a bad *row*: rows that cannot be split into the header's
+fields come back as rejects with their record number, so that every record of
+the file ends up either in a frame or in the rejects. Reading fails (with
+:class:`~parcelrisk.errors.InputError`) only when the *file* cannot be a
+manifest: missing, empty, unreadable, or with duplicate column names.
+
+Record numbers (``row``) are 1-based and count data records, the header
+excluded. They are exact, also with quoted newlines inside fields.
+
+All values come back as text (CSV, JSON Lines) or as stored (Parquet);
+coercion and checks are done by :mod:`parcelrisk.validate`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import yaml
+
+from parcelrisk.errors import InputError
+
+__all__ = [
+    "RawBatch",
+    "iter_manifest",
+    "read_manifest",
+    "load_column_map",
+    "detect_encoding",
+    "atomic_path",
+    "write_frame",
+    "ROW",
+]
+
+#: Name of the record-number index carried by every frame read from a file.
+ROW = "row"
+DEFAULT_CHUNK_ROWS = 250_000
+_SNIFF_BYTES = 1 << 20
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+@dataclass
+class RawBatch:
+    """A chunk of records as read, indexed by record number, plus the unreadable records."""
+
+    frame: pd.DataFrame
+    unreadable: list[tuple[int, str]] = field(default_factory=list)  # (row, reason)
+
+
+def load_column_map(path: str | os.PathLike[str] | None) -> dict[str, str]:
+    """Read a YAML (or JSON) mapping ``unit column name -> schema column name``.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "map.yaml"
+    >>> _ = p.write_text("ParcelNo: item_id\\nWeight: gross_weight_kg\\n")
+    >>> load_column_map(p)
+    {'ParcelNo': 'item_id', 'Weight': 'gross_weight_kg'}
+    """
+    if path is None:
+        return {}
+    p = Path(path)
+    try:
+        loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read column map ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{p}: column map is not valid YAML ({exc})") from None
+    if not isinstance(loaded, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
+    ):
+        raise InputError(f"{p}: column map must be a mapping 'their column: schema column'")
+    return dict(loaded)
+
+
+def detect_encoding(sample: bytes) -> str:
+    """Guess a manifest's text encoding from its first bytes.
+
+    UTF-8 (with or without BOM) unless the non-ASCII bytes mostly fail to
+    decode as UTF-8, in which case Windows-1252/Latin-1. A UTF-8 file with a
+    few broken lines stays UTF-8: those lines are then rejected, not guessed.
+
+    >>> detect_encoding("Müller".encode("utf-8")), detect_encoding("Müller".encode("latin-1"))
+    ('utf-8', 'cp1252')
+    """
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    decoded = sample.decode("utf-8", errors="replace")
+    invalid = decoded.count("\ufffd")
+    valid_multibyte = sum(1 for ch in decoded if ord(ch) > 127 and ch != "\ufffd")
+    if invalid and invalid > valid_multibyte:
+        return "cp1252"
+    return "utf-8"
+
+
+class _Utf8Reader(io.RawIOBase):
+    """A binary stream that re-encodes any text encoding to UTF-8 on the fly.
+
+    Invalid byte sequences become U+FFFD, which validation turns into a
+    per-row reject instead of failing the whole file.
+    """
+
+    def __init__(self, raw: io.BufferedIOBase, encoding: str) -> None:
+        self._raw = raw
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        while not self._pending:
+            chunk = self._raw.read(1 << 20)
+            final = not chunk
+            self._pending = self._decoder.decode(chunk, final=final).encode("utf-8")
+            if final:
+                break
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+class _NeedExactReader(Exception):
+    """Raised by the fast CSV path when a record does not fit the header."""
+
+
+def _sniff(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
+    with path.open("rb") as fh:
+        sample = fh.read(_SNIFF_BYTES)
+    if not sample.strip():
+        raise InputError(f"{path}: the file is empty")
+    enc = detect_encoding(sample) if encoding in (None, "auto") else encoding
+    try:
+        codecs.lookup(enc)
+    except LookupError:
+        raise InputError(f"{path}: unknown encoding {enc!r}") from None
+    text = sample.decode(enc, errors="replace")
+    first_line = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    delimiter = max(_DELIMITERS, key=first_line.count)
+    header = next(csv.reader([first_line], delimiter=delimiter))
+    return enc, delimiter, [h.strip().lstrip("\ufeff") for h in header]
+
+
+def _mapped_header(path: Path, header: list[str], column_map: Mapping[str, str]) -> list[str]:
+    names = [column_map.get(h, h) for h in header]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError(f"{path}: column {name!r} appears more than once in the header")
+        seen.add(name)
+    return names
+
+
+def _csv_fast(
+    path: Path, enc: str, delimiter: str, names: list[str], chunk_rows: int
+) -> Iterator[RawBatch]:
+    broken: list[object] = []
+
+    def on_invalid(row: object) -> str:
+        # Exceptions raised here are swallowed by pyarrow, so only note it; the
+        # batch that contains the record is then discarded before it is yielded.
+        broken.append(row)
+        return "skip"
+
+    block_size = max(1 << 16, min(64 << 20, chunk_rows * 300))
+    with path.open("rb") as raw:
+        stream = _Utf8Reader(raw, enc) if enc not in ("utf-8",) else raw
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=1, block_size=block_size
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=True,
+            ),
+        )
+        first = 1
+        for batch in reader:
+            if broken:
+                raise _NeedExactReader
+            frame = batch.to_pandas()
+            frame.index = pd.RangeIndex(first, first + len(frame), name=ROW)
+            first += len(frame)
+            if len(frame):
+                yield RawBatch(frame)
+        if broken:
+            raise _NeedExactReader
+
+
+def _csv_exact(
+    path: Path, enc: str, delimiter: str, names: list[str], chunk_rows: int, skip: int
+) -> Iterator[RawBatch]:
+    """Python's csv module: slower, but exact record numbers for broken records."""
+    with path.open("r", encoding=enc, errors="replace", newline="") as fh:
+        reader = csv.reader((line.replace("\0", "") for line in fh), delimiter=delimiter)
+        next(reader, None)  # header
+        rows: list[list[str]] = []
+        unreadable: list[tuple[int, str]] = []
+        first = skip + 1
+        number = 0
+        for number, record in enumerate(reader, start=1):
+            if number <= skip:
+                continue
+            if len(record) == len(names):
+                rows.append(record)
+            elif not record or record == [""]:
+                unreadable.append((number, "empty line"))
+                rows.append([""] * len(names))
+            else:
+                unreadable.append(
+                    (number, f"has {len(record)} fields where the header has {len(names)}")
+                )
+                rows.append([""] * len(names))
+            if len(rows) >= chunk_rows:
+                yield _exact_batch(rows, names, first, unreadable)
+                first += len(rows)
+                rows, unreadable = [], []
+        if rows:
+            yield _exact_batch(rows, names, first, unreadable)
+
+
+def _exact_batch(
+    rows: list[list[str]], names: list[str], first: int, unreadable: list[tuple[int, str]]
+) -> RawBatch:
+    frame = pd.DataFrame(rows, columns=names, dtype="str")
+    frame = frame.mask(frame.eq(""))
+    frame.index = pd.RangeIndex(first, first + len(frame), name=ROW)
+    bad_rows = [row for row, _ in unreadable]
+    return RawBatch(frame.drop(index=bad_rows), unreadable)
+
+
+def _read_csv(
+    path: Path, encoding: str | None, column_map: Mapping[str, str], chunk_rows: int
+) -> Iterator[RawBatch]:
+    enc, delimiter, header = _sniff(path, encoding)
+    names = _mapped_header(path, header, column_map)
+    yielded = 0
+    try:
+        for batch in _csv_fast(path, enc, delimiter, names, chunk_rows):
+            yielded += len(batch.frame)
+            yield batch
+        return
+    except _NeedExactReader:
+        pass
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        pass
+    yield from _csv_exact(path, enc, delimiter, names, chunk_rows, skip=yielded)
+
+
+def _read_parquet(path: Path, column_map: Mapping[str, str], chunk_rows: int) -> Iterator[RawBatch]:
+    try:
+        pf = pq.ParquetFile(path)
+        names = _mapped_header(path, pf.schema_arrow.names, column_map)
+        first = 1
+        for batch in pf.iter_batches(batch_size=chunk_rows):
+            frame = batch.rename_columns(names).to_pandas()
+            frame.index = pd.RangeIndex(first, first + len(frame), name=ROW)
+            first += len(frame)
+            yield RawBatch(frame)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+
+
+def _read_jsonl(
+    path: Path, encoding: str | None, column_map: Mapping[str, str], chunk_rows: int
+) -> Iterator[RawBatch]:
+    with path.open("rb") as fh:
+        enc = detect_encoding(fh.read(_SNIFF_BYTES)) if encoding in (None, "auto") else encoding
+    records: list[dict[str, object]] = []
+    unreadable: list[tuple[int, str]] = []
+    first = 1
+    number = 0
+    with path.open("r", encoding=enc, errors="replace") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            number += 1
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                record, reason = {}, f"not valid JSON ({exc.msg} at column {exc.colno})"
+                unreadable.append((number, reason))
+            else:
+                if not isinstance(record, dict):
+                    unreadable.append((number, "a JSON line must be an object"))
+                    record = {}
+            records.append({column_map.get(k, k): v for k, v in record.items()})
+            if len(records) >= chunk_rows:
+                yield _json_batch(records, first, unreadable)
+                first += len(records)
+                records, unreadable = [], []
+    if number == 0:
+        raise InputError(f"{path}: the file is empty")
+    if records:
+        yield _json_batch(records, first, unreadable)
+
+
+def _json_batch(
+    records: list[dict[str, object]], first: int, unreadable: list[tuple[int, str]]
+) -> RawBatch:
+    frame = pd.DataFrame.from_records(records)
+    frame.index = pd.RangeIndex(first, first + len(frame), name=ROW)
+    return RawBatch(frame.drop(index=[row for row, _ in unreadable]), unreadable)
+
+
+def iter_manifest(
+    path: str | os.PathLike[str],
+    *,
+    column_map: Mapping[str, str] | None = None,
+    encoding: str | None = "auto",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> Iterator[RawBatch]:
+    """Yield a manifest file in chunks of about ``chunk_rows`` records.
+
+    The format follows the extension: ``.csv``/``.txt``/``.tsv``, ``.parquet``/``.pq``,
+    ``.jsonl``/``.ndjson``. ``column_map`` renames the unit's own columns to
+    the schema's; ``encoding`` is ``"auto"`` (UTF-8 with or without BOM, else
+    Windows-1252) or any Python codec name.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such file")
+    mapping = dict(column_map or {})
+    suffix = p.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        yield from _read_parquet(p, mapping, chunk_rows)
+    elif suffix in (".jsonl", ".ndjson"):
+        yield from _read_jsonl(p, encoding, mapping, chunk_rows)
+    elif suffix in (".csv", ".txt", ".tsv", ""):
+        yield from _read_csv(p, encoding, mapping, chunk_rows)
+    else:
+        raise InputError(f"{p}: unknown file type {suffix!r} (use .csv, .parquet or .jsonl)")
+
+
+def read_manifest(
+    path: str | os.PathLike[str],
+    *,
+    column_map: Mapping[str, str] | None = None,
+    encoding: str | None = "auto",
+) -> RawBatch:
+    """Read a whole manifest into one :class:`RawBatch` (see :func:`iter_manifest`)."""
+    batches = list(iter_manifest(path, column_map=column_map, encoding=encoding))
+    if not batches:
+        return RawBatch(pd.DataFrame(index=pd.RangeIndex(1, 1, name=ROW)))
+    frame = pd.concat([b.frame for b in batches])
+    return RawBatch(frame, [u for b in batches for u in b.unreadable])
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Give a temporary path next to ``target``; rename it over ``target`` on success.
+
+    A reader of ``target`` sees either the previous complete file or the new
+    complete file, never a partial one, even if the process is killed.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a frame as CSV or Parquet by extension, atomically, without the index."""
+    target = Path(path)
+    suffix = target.suffix.lower()
+    with atomic_path(target) as tmp:
+        if suffix in (".parquet", ".pq"):
+            frame.to_parquet(tmp, index=False)
+        elif suffix in (".csv", ".txt"):
+            frame.to_csv(tmp, index=False, lineterminator="\n")
+        elif suffix in (".jsonl", ".ndjson"):
+            frame.to_json(tmp, orient="records", lines=True, date_format="iso")
+        else:
+            raise InputError(f"{target}: unknown output type {suffix!r} (use .csv or .parquet)")
