@@ -72,7 +72,6 @@ OUTCOMES = ("seizure", "no_finding")
 
 _ISO2 = r"^[A-Z]{2}$"
 _ISO4217 = r"^[A-Z]{3}$"
-_HS = r"^[0-9]{6,10}$"
 _ROUTING = r"^[A-Z]{2}(\|[A-Z]{2})*$"
 
 
@@ -101,8 +100,9 @@ class ManifestSchema(pa.DataFrameModel):
             consignee's contact details where known).
     Goods (CN23 contents; ICS2 goods item)
         description : str, required. Plain-language description of contents.
-        hs_code : str, optional, 6 to 10 digits (Harmonized System; ICS2
-            requires 6 digits for most filings).
+        hs_code : str, optional. Harmonized System code, normally 6 to 10
+            digits (ICS2 requires 6 for most filings); dots and spaces are
+            removed. Malformed codes are kept and flagged by the features.
         quantity : float, optional, > 0.
         declared_value : float, >= 0, in ``currency``.
         currency : str, ISO 4217.
@@ -139,7 +139,8 @@ class ManifestSchema(pa.DataFrameModel):
     recipient_email: Optional[Series[str]] = pa.Field(nullable=True)
 
     description: Series[str] = pa.Field(nullable=False, str_length={"min_value": 1})
-    hs_code: Optional[Series[str]] = pa.Field(nullable=True, str_matches=_HS)
+    # Not checked here: a malformed HS code is a risk signal (a feature), not a reason to drop the item.
+    hs_code: Optional[Series[str]] = pa.Field(nullable=True, str_length={"max_value": 32})
     quantity: Optional[Series[float]] = pa.Field(nullable=True, gt=0)
     declared_value: Optional[Series[float]] = pa.Field(nullable=True, ge=0, lt=1e9)
     currency: Optional[Series[str]] = pa.Field(nullable=True, str_matches=_ISO4217)
