@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from parcelrisk.errors import ParcelRiskError
+from parcelrisk.errors import InputError, ParcelRiskError
 from parcelrisk.io import iter_manifest, load_column_map, write_frame
 from parcelrisk.schema import RejectSchema
 from parcelrisk.validate import validate_batches
@@ -125,6 +125,97 @@ def synth(
     frame = generate_manifest(rows, seed=seed, start=first_day, days=days, labels=labels, truth=truth)
     write_manifest(frame, out_path)
     out.print(f"wrote {len(frame):,} items to {out_path}")
+
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+def _read_valid(manifest: Path, columns: Path | None, encoding: str) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Read and validate a whole manifest: (valid rows, rejects, rows read)."""
+    batches = iter_manifest(manifest, column_map=load_column_map(columns), encoding=encoding)
+    valid, rejects, read = [], [], 0
+    for result in validate_batches(batches, manifest):
+        valid.append(result.valid)
+        rejects.append(result.rejects)
+        read += result.rows_read
+    if not valid:
+        raise InputError(f"{manifest}: no records after the header")
+    return pd.concat(valid), pd.concat(rejects, ignore_index=True), read
+
+
+@app.command()
+@user_errors
+def train(
+    data: Annotated[Path, typer.Option("--data", help="Labelled manifest(s) covering several weeks.")],
+    export: Annotated[Path | None, typer.Option("--export", help="Write the model folder here.")] = None,
+    params: Annotated[Path | None, typer.Option("--params", help="Model parameters YAML.")] = None,
+    columns: ColumnsOption = None,
+    encoding: EncodingOption = "auto",
+) -> None:
+    """Train a model on labelled manifests (time-split, calibrated) and report it at capacity."""
+    from parcelrisk.model import load_params, save_model
+    from parcelrisk.report import model_card
+    from parcelrisk.train import train_model
+
+    valid, rejects, read = _read_valid(data, columns, encoding)
+    result = train_model(valid, params=load_params(params))
+    table = Table(title=f"Test days, model {result.model.version}")
+    for name in ("population", "method", "capacity", "precision", "recall", "lift"):
+        table.add_column(name)
+    for rec in result.evaluation.itertuples():
+        table.add_row(rec.population, rec.method, f"{rec.capacity:.1%}", f"{rec.precision:.3f}", f"{rec.recall:.3f}", f"{rec.lift:.1f}")
+    out.print(table)
+    if export is not None:
+        save_model(result.model, export, model_card(result))
+        out.print(f"model written to {export}")
+
+
+@app.command()
+@user_errors
+def score(
+    manifest: Annotated[Path, typer.Argument(help="Manifest file: .csv, .parquet or .jsonl")],
+    out_path: Annotated[Path, typer.Option("--out", help="Scored output, .csv or .parquet.")],
+    model_ref: Annotated[Path, typer.Option("--model", help="Model folder.")] = DEFAULT_MODEL,
+    capacity: Annotated[int | None, typer.Option("--capacity", min=0, help="Inspections available today.")] = None,
+    budget: Annotated[float, typer.Option("--budget", min=0.0, max=1.0, help="Share of items to inspect (if no --capacity).")] = 0.02,
+    explain: Annotated[str, typer.Option("--explain", help="selected, all or none.")] = "selected",
+    rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejected rows with reasons.")] = None,
+    report_path: Annotated[Path | None, typer.Option("--report", help="Self-contained HTML report.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random control draw.")] = 0,
+    columns: ColumnsOption = None,
+    encoding: EncodingOption = "auto",
+) -> None:
+    """Score a manifest, select today's inspections and say why, item by item."""
+    import time
+
+    from parcelrisk.model import load_model
+    from parcelrisk.scoring import ScoreOptions, score_frame
+
+    started = time.perf_counter()
+    model = load_model(model_ref)
+    valid, all_rejects, read = _read_valid(manifest, columns, encoding)
+    options = ScoreOptions(capacity=capacity, budget=budget, explain=explain, seed=seed)
+    result = score_frame(valid, model, options)
+    write_frame(result.scored, out_path)
+    rejects_path = rejects or out_path.with_name(out_path.stem + ".rejects.csv")
+    if len(all_rejects) or rejects is not None:
+        write_frame(all_rejects, rejects_path)
+    if report_path is not None:
+        from parcelrisk.report import write_report
+
+        write_report(report_path, result, model, rows_read=read, rejects=all_rejects, source=manifest.name)
+    elapsed = time.perf_counter() - started
+    table = Table(title=f"Scored {manifest.name}")
+    for name in ("read", "scored", "rejected", "selected", "seconds", "model"):
+        table.add_column(name, justify="right")
+    table.add_row(
+        f"{read:,}", f"{len(result.scored):,}", f"{len(all_rejects):,}",
+        f"{int(result.scored['selected'].sum()):,}", f"{elapsed:.1f}", model.version,
+    )
+    out.print(table)
+    if len(all_rejects):
+        err.print(f"{len(all_rejects):,} row(s) rejected; see {rejects_path}")
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 def main() -> None:  # pragma: no cover - console entry point

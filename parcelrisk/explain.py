@@ -1,0 +1,163 @@
+"""Explanations: LightGBM's exact TreeSHAP contributions, grouped by fact, worded from templates.
+
+Contributions are in log-odds and add up (with the bias) to the booster's raw
+score. Features expressing one fact (``features/reason_templates.yaml``) are
+summed into one reason; only reasons that raise the risk become ``reason_1..3``;
+the largest lowering factors stay available in :func:`explain_long`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from parcelrisk.errors import ConfigError
+from parcelrisk.features import FeatureContext
+from parcelrisk.reference import default_reference_dir
+from parcelrisk.schema import ManifestSchema as M
+
+__all__ = ["ReasonTemplates", "group_contributions", "explain_long", "load_templates"]
+
+#: Raw item fields a template may quote (never names, addresses, phones or e-mails).
+QUOTABLE_FIELDS = (
+    M.description, M.hs_code, M.origin_country, M.sender_country,
+    M.recipient_country, M.service, M.item_category,
+)
+
+
+@dataclass(frozen=True)
+class ReasonTemplates:
+    groups: list[dict[str, Any]]
+
+    def group_of(self, feature_names: list[str]) -> dict[str, str]:
+        """feature -> reason group name (first matching group)."""
+        out: dict[str, str] = {}
+        for feature in feature_names:
+            for group in self.groups:
+                if any(fnmatch.fnmatchcase(feature, pat) for pat in group["features"]):
+                    out[feature] = group["name"]
+                    break
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"groups": self.groups}
+
+
+def load_templates(path: str | Path | None = None) -> ReasonTemplates:
+    p = Path(path) if path else default_reference_dir() / "reason_templates.yaml"
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{p}: cannot read reason templates ({exc})") from None
+    return ReasonTemplates(list(data["groups"]))
+
+
+def group_contributions(contrib: pd.DataFrame, templates: ReasonTemplates) -> pd.DataFrame:
+    """Sum feature contributions per reason group (rows: items; columns: groups)."""
+    features = [c for c in contrib.columns if c != "bias"]
+    mapping = templates.group_of(features)
+    return contrib[features].T.groupby(pd.Series(mapping)).sum().T
+
+
+class _Values(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> Any:
+        raise KeyError(key)
+
+
+def _render(group: dict[str, Any], values: dict[str, Any], top_feature_text: str) -> str:
+    values = _Values(values, top_feature_text=top_feature_text)
+    template = group["text"]
+    if group["name"] == "vague_description" and not values.get("vague_list"):
+        template = group.get("text_if_not_vague", template)
+    if group["name"] == "hs_mismatch" and (values.get("hs_missing") or values.get("hs_malformed")):
+        template = group.get("text_if_missing", template)
+    try:
+        return template.format_map(values)
+    except (KeyError, ValueError, TypeError, IndexError):
+        return top_feature_text[:1].upper() + top_feature_text[1:]
+
+
+def explain_long(
+    raw: pd.DataFrame,
+    features: pd.DataFrame,
+    context: FeatureContext,
+    contrib: pd.DataFrame,
+    descriptions: dict[str, str],
+    templates: ReasonTemplates,
+    top: int = 5,
+) -> pd.DataFrame:
+    """One row per (item, reason): rank, group, top feature, value, contribution, text.
+
+    Reasons that raise risk come first (rank 1, 2, ...); then the largest
+    lowering factors with negative ranks (-1 is the strongest).
+    """
+    if len(contrib) == 0:
+        return pd.DataFrame(columns=["row", "item_id", "rank", "reason", "feature", "value", "contribution", "text"])
+    grouped = group_contributions(contrib, templates)
+    mapping = templates.group_of([c for c in contrib.columns if c != "bias"])
+    groups_by_name = {g["name"]: g for g in templates.groups}
+    watch = context.watchlists.reindex(contrib.index).fillna("")
+    records: list[dict[str, Any]] = []
+    raw_sel = raw.reindex(contrib.index)
+    feat_sel = features.reindex(contrib.index)
+    contrib_np = contrib.drop(columns="bias")
+    for row in contrib.index:
+        g = grouped.loc[row]
+        order = g.sort_values(ascending=False, kind="stable")
+        ups = [(name, val) for name, val in order.items() if val > 0][:top]
+        downs = [(name, val) for name, val in order[::-1].items() if val < 0][:top]
+        values = _item_values(raw_sel.loc[row], feat_sel.loc[row], context, row)
+        ranked: list[tuple[int, str, float]] = []
+        if watch.loc[row]:
+            ranked.append((1, "watchlist", float("inf")))
+        ranked += [(len(ranked) + i + 1, n, v) for i, (n, v) in enumerate(ups)]
+        ranked += [(-(i + 1), n, v) for i, (n, v) in enumerate(downs)]
+        for rank, name, val in ranked:
+            members = [f for f, grp in mapping.items() if grp == name]
+            top_feature = (
+                max(members, key=lambda f: abs(contrib_np.at[row, f])) if members else "watchlist"
+            )
+            text = _render(groups_by_name[name], values, descriptions.get(top_feature, top_feature))
+            records.append(
+                {
+                    "row": row,
+                    "item_id": raw_sel.at[row, M.item_id],
+                    "rank": rank,
+                    "reason": name,
+                    "feature": top_feature,
+                    "value": _plain(values.get(top_feature)),
+                    "contribution": val if math.isfinite(val) else np.nan,
+                    "text": text,
+                }
+            )
+    return pd.DataFrame.from_records(records)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (np.floating, float)):
+        return round(float(value), 4)
+    return None if value is None else str(value)
+
+
+def _item_values(raw: pd.Series, feats: pd.Series, context: FeatureContext, row: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, v in feats.items():
+        values[str(name)] = v if not (isinstance(v, float) and math.isnan(v)) else float("nan")
+    for name in QUOTABLE_FIELDS:
+        if name in raw.index:
+            v = raw[name]
+            values[name] = "" if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else str(v)
+    values["vague_list"] = context.vague_list.get(row, "")
+    values["watchlists"] = context.watchlists.get(row, "")
+    pct = values.get("vpk_pct_chapter", float("nan"))
+    values["pct_lower"] = 100.0 - float(pct) if pct is not None and not pd.isna(pct) else float("nan")
+    if str(values.get("hs_chapter", "")) in ("nan", "other", "None"):
+        values["hs_chapter"] = str(values.get(M.hs_code, ""))[:2] or "unknown"
+    return values

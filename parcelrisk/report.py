@@ -1,0 +1,282 @@
+"""Human-facing outputs: the model card (Markdown) and the analyst report (one self-contained HTML file).
+
+The report needs no network: CSS, script and charts (inline SVG) are in the
+file. Everything shown is escaped; text cells a spreadsheet would execute are
+neutralised in CSV outputs by :func:`parcelrisk.io.write_frame`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from parcelrisk.io import atomic_path
+
+if TYPE_CHECKING:
+    from parcelrisk.model import ParcelRiskModel
+    from parcelrisk.scoring import ScoreResult
+    from parcelrisk.train import TrainingResult
+
+__all__ = ["model_card", "write_report", "render_report"]
+
+HUMAN_OVERSIGHT = (
+    "Scores rank parcels for a human decision; they are not decisions. An officer decides whether to "
+    "open a parcel and must be able to check every reason against the item in hand. A high score is not "
+    "evidence of an offence. The random control share of each day's selection keeps an unbiased measure "
+    "of the hit rate and of what the model misses; review it every retraining."
+)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "n/a" if math.isnan(value) else f"{value:.3f}"
+    return str(value)
+
+
+def model_card(result: TrainingResult) -> str:
+    """Markdown model card: intended use, data, metrics per population, limitations, oversight."""
+    meta = result.model.metadata
+    ev = result.evaluation
+    lines = [
+        f"# parcelrisk model {meta['model_version']}",
+        "",
+        "## Intended use",
+        "Ranking incoming postal and express items for customs inspection for drugs, new psychoactive "
+        "substances and precursors, within a day's inspection capacity, with reasons per item.",
+        "Not for: decisions without an officer, other commodities, or populations unlike the training data.",
+        "",
+        "## Data",
+        f"- Training window: {meta['training_window']['first_day']} to {meta['training_window']['last_day']} "
+        f"({meta['rows']['total']:,} items; content hash `{meta['data_hash'][:16]}`).",
+        f"- Time split: calibration and early stopping from {meta['split']['calibrate_from']}, "
+        f"test from {meta['split']['test_from']} (never trained or calibrated on).",
+        f"- Labels: only inspected items ({meta['rows']['inspected_train']:,} in the training days, "
+        f"{meta['rows']['seizures_train']:,} seizures); random-control items weighted x"
+        f"{meta['params']['control_sample_weight']}.",
+        f"- Reference data hash `{meta['reference_hash'][:16]}` (copied into pipeline.json).",
+        "",
+        "## Metrics on the test days",
+        "Precision = seizure hit rate among selected items with a known outcome; recall = share of the "
+        "population's positives selected; ground truth exists only for synthetic data.",
+        "",
+        "| population | method | capacity | selected | precision | 95% CI | recall | lift |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in ev.itertuples():
+        lines.append(
+            f"| {r.population} | {r.method} | {r.capacity:.1%} | {r.selected} | {_fmt(r.precision)} | "
+            f"{_fmt(r.precision_ci_low)}-{_fmt(r.precision_ci_high)} | {_fmt(r.recall)} | {_fmt(r.lift)} |"
+        )
+    m = meta.get("metrics_test_inspected", {})
+    lines += [
+        "",
+        f"Inspected items of the test days: PR-AUC {_fmt(m.get('pr_auc', float('nan')))}, "
+        f"ROC-AUC {_fmt(m.get('roc_auc', float('nan')))}, Brier {_fmt(m.get('brier', float('nan')))}.",
+        "",
+        "## Limitations",
+        "- Labels come mostly from the legacy targeting policy: the inspected population is biased towards "
+        "what the old rules looked for. The random-control rows are the unbiased check, and they are few.",
+        "- Inspections miss contraband; a 'no finding' is not proof of a legitimate item.",
+        "- Trained on synthetic data when shipped as the default model: retrain on the unit's own data.",
+        "- Entity profiles need the history store; without it, profiles start empty and scores are weaker.",
+        "",
+        "## Human oversight",
+        HUMAN_OVERSIGHT,
+        "",
+        f"Library versions: {json.dumps(meta['library_versions'], sort_keys=True)}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1b1b;max-width:1400px}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;font-size:.85em}th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
+th{background:#f2f4f7;cursor:pointer;user-select:none}tr:nth-child(even){background:#fafafa}
+.kpi{display:inline-block;margin-right:24px}.kpi b{font-size:1.4em;display:block}
+.band-high{color:#b00020;font-weight:600}.band-medium{color:#b26a00}.band-low{color:#2e7d32}
+input#filter{padding:4px;width:320px;margin:8px 0}.note{color:#555;font-size:.85em}
+"""
+
+_JS = """
+(function(){
+ var table=document.getElementById('selected');if(!table)return;
+ var body=table.tBodies[0];
+ document.getElementById('filter').addEventListener('input',function(e){
+  var q=e.target.value.toLowerCase();
+  Array.prototype.forEach.call(body.rows,function(r){r.style.display=r.textContent.toLowerCase().indexOf(q)>=0?'':'none';});
+ });
+ Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,i){
+  th.addEventListener('click',function(){
+   var asc=th.getAttribute('data-asc')!=='1';th.setAttribute('data-asc',asc?'1':'0');
+   var rows=Array.prototype.slice.call(body.rows);
+   rows.sort(function(a,b){var x=a.cells[i].getAttribute('data-v')||a.cells[i].textContent,y=b.cells[i].getAttribute('data-v')||b.cells[i].textContent;
+    var nx=parseFloat(x),ny=parseFloat(y);if(!isNaN(nx)&&!isNaN(ny)){return asc?nx-ny:ny-nx;}return asc?x.localeCompare(y):y.localeCompare(x);});
+   rows.forEach(function(r){body.appendChild(r);});
+  });
+ });
+})();
+"""
+
+
+def _e(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def _histogram_svg(scores: pd.Series, cut: float | None) -> str:
+    width, height, bins = 640, 180, 40
+    counts, edges = np.histogram(scores.to_numpy(dtype=float), bins=bins, range=(0.0, 1.0))
+    logc = np.log10(counts + 1)
+    top = logc.max() or 1.0
+    bar_w = width / bins
+    bars = "".join(
+        f'<rect x="{i * bar_w:.1f}" y="{height - 20 - (v / top) * (height - 30):.1f}" width="{bar_w - 1:.1f}" '
+        f'height="{(v / top) * (height - 30):.1f}" fill="#4a6fa5"><title>{edges[i]:.3f}-{edges[i + 1]:.3f}: {c}</title></rect>'
+        for i, (v, c) in enumerate(zip(logc, counts, strict=True))
+    )
+    line = ""
+    if cut is not None:
+        x = cut * width
+        line = (
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{height - 20}" stroke="#b00020" stroke-dasharray="4"/>'
+            f'<text x="{x + 4:.1f}" y="12" font-size="11" fill="#b00020">capacity cut {cut:.3f}</text>'
+        )
+    axis = f'<text x="0" y="{height - 4}" font-size="11">0</text><text x="{width - 10}" y="{height - 4}" font-size="11">1</text>'
+    return f'<svg width="{width}" height="{height}" role="img" aria-label="score distribution">{bars}{line}{axis}</svg>'
+
+
+def _waterfall_svg(contrib: pd.Series, bias: float) -> str:
+    """Horizontal waterfall of grouped log-odds contributions, from the base value to the item's score."""
+    items = contrib[contrib.abs() > 1e-6].sort_values(key=np.abs, ascending=False)
+    shown = items.head(8)
+    rest = float(items.iloc[8:].sum())
+    if abs(rest) > 1e-6:
+        shown = pd.concat([shown, pd.Series({"other factors": rest})])
+    steps = [("base value", bias, 0.0)]
+    running = bias
+    for name, val in shown.items():
+        steps.append((str(name), float(val), running))
+        running += float(val)
+    lo = min(min(s[2], s[2] + s[1]) for s in steps[1:]) if len(steps) > 1 else bias
+    lo = min(lo, bias, 0.0)
+    hi = max([max(s[2], s[2] + s[1]) for s in steps[1:]] + [bias, running, 0.0])
+    span = (hi - lo) or 1.0
+    row_h, label_w, plot_w = 18, 170, 360
+    scale = plot_w / span
+    parts = []
+    for i, (name, val, start) in enumerate(steps):
+        y = i * row_h
+        if i == 0:
+            x0, x1, colour = min(0.0, val), max(0.0, val), "#888"
+        else:
+            x0, x1 = min(start, start + val), max(start, start + val)
+            colour = "#c62828" if val > 0 else "#2e7d32"
+        parts.append(
+            f'<text x="0" y="{y + 13}" font-size="11">{_e(name)}</text>'
+            f'<rect x="{label_w + (x0 - lo) * scale:.1f}" y="{y + 3}" width="{max((x1 - x0) * scale, 1):.1f}" height="{row_h - 6}" fill="{colour}"/>'
+            f'<text x="{label_w + plot_w + 6}" y="{y + 13}" font-size="11">{val:+.2f}</text>'
+        )
+    total_h = len(steps) * row_h + 4
+    return f'<svg width="{label_w + plot_w + 60}" height="{total_h}" role="img" aria-label="contributions">{"".join(parts)}</svg>'
+
+
+def render_report(
+    result: ScoreResult,
+    model: ParcelRiskModel,
+    *,
+    rows_read: int,
+    rejects: pd.DataFrame,
+    source: str,
+    top_items: int = 10,
+) -> str:
+    """The analyst report as one HTML string."""
+    from parcelrisk.explain import group_contributions
+    from parcelrisk.scoring import load_templates_for
+
+    scored = result.scored
+    selected = scored[scored["selected"]].sort_values("risk_rank")
+    cut = float(selected["risk_score"].min()) if len(selected) else None
+    meta = model.metadata
+    ev = pd.DataFrame(meta.get("evaluation", []))
+    expected = ""
+    if len(ev):
+        ctrl = ev[(ev["method"] == "model") & (ev["population"] == "inspected")]
+        if len(ctrl):
+            share = len(selected) / max(len(scored), 1)
+            nearest = ctrl.iloc[(ctrl["capacity"] - share).abs().argsort()[:1]]
+            expected = f"{float(nearest['precision'].iloc[0]):.1%} at {float(nearest['capacity'].iloc[0]):.1%} capacity (inspected items of the test days)"
+    rows_html = []
+    for r in selected.itertuples():
+        rows_html.append(
+            "<tr>"
+            f'<td data-v="{r.risk_rank}">{r.risk_rank}</td><td>{_e(r.item_id)}</td>'
+            f'<td data-v="{r.risk_score:.6f}">{r.risk_score:.3f}</td>'
+            f'<td class="band-{_e(r.risk_band)}">{_e(r.risk_band)}</td><td>{_e(r.selection_reason)}</td>'
+            f"<td>{_e(r.reason_1)}</td><td>{_e(r.reason_2)}</td><td>{_e(r.reason_3)}</td>"
+            f"<td>{_e(r.data_quality_reason)}</td></tr>"
+        )
+    waterfalls = []
+    if len(result.contributions):
+        grouped = group_contributions(result.contributions, load_templates_for(model))
+        for r in selected.head(top_items).itertuples():
+            row = r.Index
+            if row not in grouped.index:
+                continue
+            bias = float(result.contributions.at[row, "bias"])
+            waterfalls.append(
+                f"<h3>#{r.risk_rank} {_e(r.item_id)}: score {r.risk_score:.3f}</h3>"
+                + _waterfall_svg(grouped.loc[row], bias)
+            )
+    reject_summary = ""
+    if len(rejects):
+        counts = rejects["field"].str.split(";").explode().value_counts().head(10)
+        reject_summary = "<table><tr><th>field</th><th>rows</th></tr>" + "".join(
+            f"<tr><td>{_e(k)}</td><td>{v}</td></tr>" for k, v in counts.items()
+        ) + "</table>"
+    else:
+        reject_summary = "<p>No rows were rejected.</p>"
+    window = meta.get("training_window", {})
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<title>parcelrisk report: {_e(source)}</title><style>{_CSS}</style></head><body>
+<h1>Risk report: {_e(source)}</h1>
+<div><span class="kpi"><b>{rows_read:,}</b>rows read</span><span class="kpi"><b>{len(scored):,}</b>scored</span>
+<span class="kpi"><b>{len(rejects):,}</b>rejected</span><span class="kpi"><b>{len(selected):,}</b>selected</span>
+<span class="kpi"><b>{int(scored['data_quality_referral'].sum()):,}</b>data-quality referrals</span></div>
+<h2>Model</h2>
+<p>Version <code>{_e(model.version)}</code>, trained on {_e(window.get('first_day', '?'))} to {_e(window.get('last_day', '?'))}.
+Expected hit rate: {_e(expected or 'n/a')}.</p>
+<p class="note">{_e(HUMAN_OVERSIGHT)}</p>
+<h2>Score distribution</h2>
+<p class="note">Items per score bin (log scale); the dashed line is the lowest score selected.</p>
+{_histogram_svg(scored['risk_score'], cut)}
+<h2>Selected items</h2>
+<input id="filter" type="search" placeholder="Filter the table" aria-label="filter">
+<table id="selected"><thead><tr><th>rank</th><th>item</th><th>score</th><th>band</th><th>selection</th>
+<th>reason 1</th><th>reason 2</th><th>reason 3</th><th>data quality</th></tr></thead>
+<tbody>{''.join(rows_html)}</tbody></table>
+<h2>Why the top items were flagged</h2>
+<p class="note">SHAP contributions in log-odds, grouped by fact; red raises the risk, green lowers it.</p>
+{''.join(waterfalls) or '<p>No explanations were computed.</p>'}
+<h2>Rejected rows</h2>
+{reject_summary}
+<script>{_JS}</script>
+</body></html>
+"""
+
+
+def write_report(path: str | Path, result: ScoreResult, model: ParcelRiskModel, **kwargs: Any) -> None:
+    """Write the HTML report atomically."""
+    text = render_report(result, model, **kwargs)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")

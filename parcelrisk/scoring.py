@@ -1,0 +1,231 @@
+"""The one scoring path: validated rows -> features -> calibrated risk -> selection -> reasons.
+
+The CLI, the library API (:meth:`Scorer.score`) and the MLflow pyfunc all call
+:func:`score_frame`.
+
+Selection at capacity
+---------------------
+Of ``capacity`` inspections, a ``control_share`` (default 5%) is a seeded
+random draw from the items the model did not pick; the rest go to the highest
+risk scores. Watch-list hits can be forced in first. Every item records
+``selection_propensity``: the probability that it would have been selected
+under today's policy (1 for model and watch-list picks; ``control slots /
+eligible items`` for everything else). Hit rates over the control draw,
+weighted by 1/propensity, are an unbiased estimate of what the unit misses, and
+the next model can correct for the selection with the same weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from parcelrisk.errors import ConfigError
+from parcelrisk.explain import explain_long, load_templates
+from parcelrisk.model import ParcelRiskModel
+from parcelrisk.schema import ManifestSchema as M
+
+__all__ = ["ScoredSchema", "ScoreOptions", "ScoreResult", "score_frame", "SELECTION_REASONS"]
+
+SELECTION_REASONS = ("model", "control", "watchlist")
+
+
+class ScoredSchema(pa.DataFrameModel):
+    """One row per valid input item, in input order.
+
+    item_id : the item. risk_score : calibrated probability that an inspection
+    finds contraband. risk_band : high / medium / low (cut-offs in the model's
+    metadata). risk_rank : 1 = highest score of the run. selected : inside
+    today's capacity. selection_reason : model, control or watchlist (empty if
+    not selected). selection_propensity : probability of selection under
+    today's policy. data_quality_referral / data_quality_reason : data too poor
+    to assess; ask the operator for better data. reason_1..3 : plain-text
+    reasons that raised the risk. model_version, scored_at : traceability.
+    """
+
+    item_id: Series[str]
+    risk_score: Series[float] = pa.Field(ge=0, le=1)
+    risk_band: Series[str] = pa.Field(isin=["high", "medium", "low"])
+    risk_rank: Series[int] = pa.Field(ge=1)
+    selected: Series[bool]
+    selection_reason: Series[str] = pa.Field(nullable=True)
+    selection_propensity: Series[float] = pa.Field(ge=0, le=1)
+    data_quality_referral: Series[bool]
+    data_quality_reason: Series[str] = pa.Field(nullable=True)
+    reason_1: Series[str] = pa.Field(nullable=True)
+    reason_2: Series[str] = pa.Field(nullable=True)
+    reason_3: Series[str] = pa.Field(nullable=True)
+    model_version: Series[str]
+    scored_at: Series[str]
+
+    class Config:
+        strict = True
+        ordered = True
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    """How many to select and how to explain. ``capacity`` wins over ``budget``."""
+
+    capacity: int | None = None
+    budget: float | None = 0.02
+    control_share: float = 0.05
+    force_watchlist: bool = True
+    explain: str = "selected"  # selected | all | none
+    seed: int = 0
+    scored_at: str | None = None  # fixed timestamp for reproducible files; default now (UTC)
+
+    def slots(self, n_items: int) -> int:
+        if self.capacity is not None:
+            if self.capacity < 0:
+                raise ConfigError("capacity must be >= 0")
+            return min(self.capacity, n_items)
+        if self.budget is None or not 0 <= self.budget <= 1:
+            raise ConfigError("budget must be a fraction between 0 and 1")
+        return min(n_items, int(round(self.budget * n_items)))
+
+
+@dataclass
+class ScoreResult:
+    scored: pd.DataFrame
+    explanations: pd.DataFrame  # long format, see explain.explain_long
+    contributions: pd.DataFrame  # grouped log-odds contributions of explained items
+
+
+def _uniform(item_ids: pd.Series, seed: int) -> np.ndarray:
+    """A per-item uniform draw that depends on the seed and item_id only (not on row order or chunking)."""
+    salted = (str(seed) + ":" + item_ids.astype("str")).rename(None)
+    hashed = pd.util.hash_pandas_object(salted, index=False, hash_key="parcelrisk-ctrl01").to_numpy()
+    return (hashed >> np.uint64(11)).astype("float64") / float(1 << 53)
+
+
+def select(
+    risk: pd.Series, item_ids: pd.Series, watchlisted: pd.Series, options: ScoreOptions
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(selection_reason or NA, selection_propensity, rank) for every item."""
+    n = len(risk)
+    slots = options.slots(n)
+    reason = pd.Series(pd.NA, index=risk.index, dtype="object")
+    # Ties broken by item_id so the ranking does not depend on row order.
+    order = pd.DataFrame({"r": -risk.to_numpy(), "id": item_ids.astype("str").to_numpy()}, index=risk.index)
+    ranked = order.sort_values(["r", "id"], kind="stable").index
+    rank = pd.Series(np.arange(1, n + 1), index=ranked).reindex(risk.index)
+    taken = 0
+    if options.force_watchlist:
+        forced = ranked[watchlisted.reindex(ranked).to_numpy(dtype=bool)][:slots]
+        reason[forced] = "watchlist"
+        taken = len(forced)
+    control_slots = min(int(round(options.control_share * slots)), max(slots - taken, 0))
+    model_slots = slots - taken - control_slots
+    remaining = ranked[reason.reindex(ranked).isna().to_numpy()]
+    reason[remaining[:model_slots]] = "model"
+    eligible = reason.isna()
+    draw = pd.Series(_uniform(item_ids, options.seed), index=risk.index)[eligible]
+    control = draw.sort_values(kind="stable").index[:control_slots]
+    reason[control] = "control"
+    n_eligible = int(eligible.sum())
+    p_control = control_slots / n_eligible if n_eligible else 0.0
+    propensity = pd.Series(np.where(reason.isin(["model", "watchlist"]), 1.0, p_control), index=risk.index)
+    return reason, propensity, rank
+
+
+def _bands(risk: pd.Series, bands: dict[str, float]) -> pd.Series:
+    return pd.Series(
+        np.where(risk >= bands["high"], "high", np.where(risk >= bands["medium"], "medium", "low")),
+        index=risk.index,
+    )
+
+
+def _referrals(features: pd.DataFrame, raw: pd.DataFrame) -> pd.Series:
+    """Why the data is too poor to assess ("" if it is fine), as ICS2 and PACT refer it back."""
+    reasons = pd.Series("", index=features.index, dtype="str")
+    checks = (
+        ("desc_vague", "goods description is on an unacceptable-description list"),
+        ("desc_char_rule", "goods description is only digits, symbols or repeated characters"),
+        ("hs_malformed", "HS code is malformed"),
+        ("value_missing_or_zero", "no declared value"),
+        ("letter_overweight", "weight implausible for the service"),
+    )
+    for feature, text in checks:
+        if feature in features:
+            hit = features[feature].astype(bool)
+            reasons = reasons.mask(hit, reasons.where(reasons.eq(""), reasons + "; ") + text)
+    return reasons
+
+
+def score_frame(
+    valid: pd.DataFrame,
+    model: ParcelRiskModel,
+    options: ScoreOptions | None = None,
+) -> ScoreResult:
+    """Score validated manifest rows (index = record number) with a loaded model."""
+    opts = options or ScoreOptions()
+    if opts.explain not in ("selected", "all", "none"):
+        raise ConfigError(f"explain must be selected, all or none, not {opts.explain!r}")
+    features, context = model.features.transform_with_context(valid)
+    margin = model.raw_margin(features)
+    risk = pd.Series(np.round(model.calibrated(margin), 6), index=valid.index)
+    item_ids = valid[M.item_id].astype("str")
+    watchlisted = context.watchlists.ne("")
+    reason, propensity, rank = select(risk, item_ids, watchlisted, opts)
+    selected = reason.notna()
+    referral = _referrals(features, valid)
+
+    explain_rows = {"selected": selected, "all": pd.Series(True, index=valid.index)}.get(
+        opts.explain, pd.Series(False, index=valid.index)
+    )
+    contrib = model.contributions(features[explain_rows])
+    templates = load_templates_for(model)
+    long = explain_long(valid, features, context, contrib, model.features.descriptions_, templates)
+    texts = (
+        long[long["rank"].between(1, 3)]
+        .pivot(index="row", columns="rank", values="text")
+        .reindex(columns=[1, 2, 3])
+        if len(long)
+        else pd.DataFrame(columns=[1, 2, 3])
+    )
+    texts = texts.reindex(valid.index)
+    scored_at = opts.scored_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    scored = pd.DataFrame(
+        {
+            "item_id": item_ids,
+            "risk_score": risk.astype("float64"),
+            "risk_band": _bands(risk, model.metadata.get("bands", {"high": 0.2, "medium": 0.05})),
+            "risk_rank": rank.astype("int64"),
+            "selected": selected.astype(bool),
+            "selection_reason": reason.astype("object"),
+            "selection_propensity": propensity.round(8).astype("float64"),
+            "data_quality_referral": referral.ne(""),
+            "data_quality_reason": referral.where(referral.ne(""), None).astype("object"),
+            "reason_1": texts[1].astype("object"),
+            "reason_2": texts[2].astype("object"),
+            "reason_3": texts[3].astype("object"),
+            "model_version": model.version,
+            "scored_at": scored_at,
+        },
+        index=valid.index,
+    )
+    grouped = contrib
+    return ScoreResult(ScoredSchema.validate(scored), long, grouped)
+
+
+def load_templates_for(model: ParcelRiskModel):  # type: ignore[no-untyped-def]
+    """The model's own copy of the reason templates if it has one, else ``features/``."""
+    from parcelrisk.explain import ReasonTemplates
+
+    stored = model.metadata.get("reason_templates")
+    return ReasonTemplates(stored["groups"]) if stored else load_templates()
+
+
+def input_hash(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

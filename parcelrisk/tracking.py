@@ -1,0 +1,179 @@
+"""MLflow tracking, the model registry and promotion.
+
+Without configuration, runs go to ``sqlite:///mlflow.db`` with artifacts in
+``./mlartifacts`` (a real MLflow backend, nothing to start; open the UI with
+``mlflow ui --backend-store-uri sqlite:///mlflow.db --default-artifact-root ./mlartifacts``).
+With ``MLFLOW_TRACKING_URI`` set, runs go to that server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from parcelrisk.errors import ConfigError
+from parcelrisk.model import save_model
+
+__all__ = ["configure_tracking", "log_training", "promote", "REGISTERED_NAME", "PromotionResult"]
+
+REGISTERED_NAME = "parcelrisk"
+DEFAULT_EXPERIMENT = "parcelrisk"
+
+
+def configure_tracking() -> str:
+    """Point MLflow at ``$MLFLOW_TRACKING_URI`` or the local SQLite store; return the URI."""
+    import mlflow
+
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(os.environ.get("MLFLOW_REGISTRY_URI") or uri)
+    return uri
+
+
+def _experiment(name: str) -> str:
+    import mlflow
+
+    existing = mlflow.get_experiment_by_name(name)
+    if existing is not None:
+        return existing.experiment_id
+    artifact_root = None
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        artifact_root = (Path.cwd() / "mlartifacts").as_uri()
+    return mlflow.create_experiment(name, artifact_location=artifact_root)
+
+
+def _flat_params(cfg: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in cfg.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out |= _flat_params(value, f"{name}.")
+        else:
+            out[name] = json.dumps(value) if isinstance(value, (list, tuple)) else str(value)
+    return out
+
+
+def evaluation_metrics(evaluation: pd.DataFrame) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for r in evaluation.itertuples():
+        key = f"{r.population}.{r.method}.at_{r.capacity * 100:g}pct"
+        for name in ("precision", "recall", "lift"):
+            value = float(getattr(r, name))
+            if value == value:  # NaN is not a metric
+                metrics[f"{key}.{name}"] = value
+    return metrics
+
+
+def log_training(
+    result: Any,
+    manifest: pd.DataFrame,
+    *,
+    experiment: str = DEFAULT_EXPERIMENT,
+    register: bool = False,
+    card: str,
+    plots: dict[str, Path] | None = None,
+) -> dict[str, str]:
+    """Log a training run (params, data hash, metrics, plots, card, pyfunc model); maybe register it."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from parcelrisk.schema import MANIFEST_COLUMNS
+
+    configure_tracking()
+    meta = result.model.metadata
+    with mlflow.start_run(experiment_id=_experiment(experiment)) as run:
+        mlflow.log_params(_flat_params(meta["params"]))
+        mlflow.set_tags(
+            {
+                "model_version": meta["model_version"],
+                "data_hash": meta["data_hash"],
+                "reference_hash": meta["reference_hash"],
+                "training_window": f"{meta['training_window']['first_day']}..{meta['training_window']['last_day']}",
+            }
+        )
+        mlflow.log_metrics(evaluation_metrics(result.evaluation))
+        mlflow.log_metrics({f"test_inspected.{k}": v for k, v in meta["metrics_test_inspected"].items() if v == v})
+        mlflow.log_dict({"features": meta["features"], "reference_files": meta["reference_files"]}, "features.json")
+        mlflow.log_text(card, "MODEL_CARD.md")
+        for name, path in (plots or {}).items():
+            mlflow.log_artifact(str(path), artifact_path="plots")
+        with tempfile.TemporaryDirectory() as tmp:
+            model_dir = Path(tmp) / "parcelrisk_model"
+            save_model(result.model, model_dir, card)
+            # An example of the input without personal data: codes, dates, numbers and descriptions only.
+            example_cols = [c for c in MANIFEST_COLUMNS if c in manifest and not c.startswith(("sender_", "recipient_")) or c in ("sender_country", "recipient_country")]
+            example = manifest[example_cols].head(3).copy()
+            example["declared_at"] = example["declared_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            signature = infer_signature(example.astype("str"), None)
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                loader_module="parcelrisk.pyfunc",
+                data_path=str(model_dir),
+                signature=signature,
+                pip_requirements=["parcelrisk"],
+            )
+        out = {"run_id": run.info.run_id, "model_uri": info.model_uri}
+    if register:
+        version = mlflow.register_model(info.model_uri, REGISTERED_NAME)
+        client = mlflow.MlflowClient()
+        client.set_registered_model_alias(REGISTERED_NAME, "challenger", version.version)
+        client.set_model_version_tag(REGISTERED_NAME, version.version, "model_version", meta["model_version"])
+        out["registered_version"] = str(version.version)
+    return out
+
+
+@dataclass
+class PromotionResult:
+    promoted: bool
+    challenger: dict[str, Any]
+    champion: dict[str, Any] | None
+    comparison: pd.DataFrame
+
+
+def _precision_at(scorer: Any, frame: pd.DataFrame, capacity: float) -> dict[str, float]:
+    from parcelrisk.evaluate import capacity_table
+    from parcelrisk.model import labels_of
+    from parcelrisk.scoring import ScoreOptions, score_frame
+
+    scored = score_frame(frame, scorer.model, ScoreOptions(budget=capacity, explain="none", scored_at="-")).scored
+    inspected, seized = labels_of(frame)
+    table = capacity_table(scored["risk_score"], seized, inspected, [capacity], "inspected", "model")
+    row = table.iloc[0]
+    return {"precision": float(row["precision"]), "recall": float(row["recall"]), "hits": float(row["hits"])}
+
+
+def promote(window: pd.DataFrame, capacity: float = 0.02, force: bool = False) -> PromotionResult:
+    """Move @champion to @challenger if it is at least as good at ``capacity`` on ``window``."""
+    import mlflow
+
+    configure_tracking()
+    client = mlflow.MlflowClient()
+    try:
+        challenger = client.get_model_version_by_alias(REGISTERED_NAME, "challenger")
+    except mlflow.exceptions.MlflowException:
+        raise ConfigError("no model has the alias 'challenger'; run 'parcelrisk train --register' first") from None
+    try:
+        champion = client.get_model_version_by_alias(REGISTERED_NAME, "champion")
+    except mlflow.exceptions.MlflowException:
+        champion = None
+    load = mlflow.pyfunc.load_model
+    chal_scores = _precision_at(load(f"models:/{REGISTERED_NAME}@challenger").get_raw_model(), window, capacity)
+    rows = [{"alias": "challenger", "version": challenger.version, **chal_scores}]
+    champ_scores = None
+    if champion is not None:
+        champ_scores = _precision_at(load(f"models:/{REGISTERED_NAME}@champion").get_raw_model(), window, capacity)
+        rows.append({"alias": "champion", "version": champion.version, **champ_scores})
+    better = champ_scores is None or chal_scores["precision"] >= champ_scores["precision"]
+    promoted = better or force
+    if promoted:
+        client.set_registered_model_alias(REGISTERED_NAME, "champion", challenger.version)
+        client.set_model_version_tag(
+            REGISTERED_NAME, challenger.version, "promotion", "forced" if (force and not better) else "at least as good"
+        )
+    return PromotionResult(promoted, dict(rows[0]), dict(rows[1]) if champion else None, pd.DataFrame(rows))

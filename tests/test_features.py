@@ -1,0 +1,97 @@
+"""Feature pipeline: scikit-learn conventions, stable columns, cross-checks that fire when they should."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from parcelrisk.features import ManifestFeatures
+from parcelrisk.reference import load_reference
+from parcelrisk.schema import LABEL_COLUMNS, TRUTH_COLUMNS
+from parcelrisk.validate import validate_frame
+
+
+@pytest.fixture(scope="module")
+def rows(small_manifest) -> pd.DataFrame:
+    return validate_frame(small_manifest.drop(columns=TRUTH_COLUMNS)).valid
+
+
+@pytest.fixture(scope="module")
+def fitted(rows) -> ManifestFeatures:
+    return ManifestFeatures(profiles=False).fit(rows)
+
+
+def test_sklearn_conventions(rows, fitted):
+    est = ManifestFeatures(profiles=False)
+    assert not [k for k in vars(est) if k.endswith("_")], "__init__ must not compute anything"
+    with pytest.raises(NotFittedError):
+        est.transform(rows)
+    assert clone(fitted).get_params() == fitted.get_params()
+    X = fitted.transform(rows)
+    assert list(X.columns) == list(fitted.get_feature_names_out())
+    assert X.index.equals(rows.index)
+    assert set(fitted.descriptions_) == set(X.columns)
+    assert all(isinstance(v, str) and v for v in fitted.descriptions_.values())
+
+
+def test_transform_does_not_depend_on_row_order_or_labels(rows, fitted):
+    X = fitted.transform(rows)
+    shuffled = rows.sample(frac=1.0, random_state=3)
+    pd.testing.assert_frame_equal(fitted.transform(shuffled).loc[X.index], X)
+    unlabelled = rows.drop(columns=[c for c in LABEL_COLUMNS if c in rows])
+    pd.testing.assert_frame_equal(fitted.transform(unlabelled), X)
+
+
+def test_json_round_trip_gives_identical_features(rows, fitted):
+    data = json.loads(json.dumps(fitted.to_dict()))
+    again = ManifestFeatures.from_dict(data)
+    pd.testing.assert_frame_equal(again.transform(rows), fitted.transform(rows))
+
+
+def _item(rows: pd.DataFrame, **changes) -> pd.DataFrame:
+    one = rows.head(1).copy()
+    for column, value in changes.items():
+        one[column] = value
+    return one
+
+
+def test_cross_checks_fire_on_the_planted_fact(rows, fitted):
+    base = fitted.transform(_item(rows, description="ceramic coffee mug", hs_code="691200", item_category="sale_of_goods"))
+    cases = {
+        "desc_vague": dict(description="Gifts"),
+        "desc_char_rule": dict(description="XXXX"),
+        "hs_desc_mismatch": dict(description="plant food", hs_code="330499"),
+        "hs_malformed": dict(hs_code="12AB"),
+        "letter_overweight": dict(service="letter", gross_weight_kg=3.5),
+        "recipient_pick_up_point": dict(recipient_address="Packstation 112"),
+        "sender_name_placeholder": dict(sender_name="unknown"),
+    }
+    for feature, change in cases.items():
+        changed = fitted.transform(_item(rows, description="ceramic coffee mug", hs_code="691200", **change))
+        assert changed[feature].iloc[0] > base[feature].iloc[0], feature
+
+
+def test_value_per_kg_percentile_follows_the_reference(rows, fitted):
+    cheap = fitted.transform(_item(rows, declared_value=0.5, currency="EUR", gross_weight_kg=2.0))
+    dear = fitted.transform(_item(rows, declared_value=500.0, currency="EUR", gross_weight_kg=0.1))
+    assert cheap["vpk_pct_chapter"].iloc[0] < 10 < 90 < dear["vpk_pct_chapter"].iloc[0]
+
+
+def test_vague_lists_come_from_the_reference_folder(tmp_path):
+    import shutil
+
+    from parcelrisk.reference import default_reference_dir
+
+    copy = tmp_path / "features"
+    shutil.copytree(default_reference_dir(), copy)
+    extra = copy / "vague_descriptions" / "unit_additions.txt"
+    extra.write_text("# added by an analyst\nMystery box\n")
+    ref = load_reference(copy)
+    assert "mystery box" in ref.vague_terms
+    assert "mystery box" not in load_reference().vague_terms
+    assert ref.content_hash != load_reference().content_hash
