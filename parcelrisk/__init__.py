@@ -9,6 +9,7 @@ The data flows one way, and the modules follow it::
 'item_id'
 """
 
+from parcelrisk.api import DEFAULT_MODEL_DIR, Model, Scored, load_model
 from parcelrisk.errors import ConfigError, InputError, ModelError, ParcelRiskError, StoreError
 from parcelrisk.io import iter_manifest, read_manifest
 from parcelrisk.schema import LabelSchema, ManifestSchema, RejectSchema, TruthSchema
@@ -17,6 +18,10 @@ from parcelrisk.validate import ValidationResult, validate_frame
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_MODEL_DIR",
+    "Model",
+    "Scored",
+    "load_model",
     "ConfigError",
     "InputError",
     "LabelSchema",

@@ -6,9 +6,10 @@ Exit codes: 0 done; 1 usage or input error (one line on stderr, no traceback);
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -128,6 +129,22 @@ def synth(
 
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
+StoreOption = Annotated[
+    Path | None,
+    typer.Option("--store", help="History store (DuckDB) for entity profiles; read-only here."),
+]
+
+
+@contextlib.contextmanager
+def _maybe_store(path: Path | None) -> Iterator[Any]:
+    """The history store opened read-only, or None when no store is given."""
+    if path is None:
+        yield None
+        return
+    from parcelrisk.store import HistoryStore
+
+    with HistoryStore.open(path, read_only=True) as history:
+        yield history
 
 
 def _read_valid(manifest: Path, columns: Path | None, encoding: str) -> tuple[pd.DataFrame, pd.DataFrame, int]:
@@ -149,6 +166,7 @@ def train(
     data: Annotated[Path, typer.Option("--data", help="Labelled manifest(s) covering several weeks.")],
     export: Annotated[Path | None, typer.Option("--export", help="Write the model folder here.")] = None,
     params: Annotated[Path | None, typer.Option("--params", help="Model parameters YAML.")] = None,
+    store: StoreOption = None,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
 ) -> None:
@@ -158,7 +176,8 @@ def train(
     from parcelrisk.train import train_model
 
     valid, rejects, read = _read_valid(data, columns, encoding)
-    result = train_model(valid, params=load_params(params))
+    with _maybe_store(store) as history:
+        result = train_model(valid, params=load_params(params), store=history)
     table = Table(title=f"Test days, model {result.model.version}")
     for name in ("population", "method", "capacity", "precision", "recall", "lift"):
         table.add_column(name)
@@ -182,6 +201,11 @@ def score(
     rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejected rows with reasons.")] = None,
     report_path: Annotated[Path | None, typer.Option("--report", help="Self-contained HTML report.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random control draw.")] = 0,
+    scored_at: Annotated[
+        str | None,
+        typer.Option("--scored-at", help="Timestamp written as scored_at (default: now, or SOURCE_DATE_EPOCH)."),
+    ] = None,
+    store: StoreOption = None,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
 ) -> None:
@@ -192,10 +216,11 @@ def score(
     from parcelrisk.scoring import ScoreOptions, score_frame
 
     started = time.perf_counter()
-    model = load_model(model_ref)
     valid, all_rejects, read = _read_valid(manifest, columns, encoding)
-    options = ScoreOptions(capacity=capacity, budget=budget, explain=explain, seed=seed)
-    result = score_frame(valid, model, options)
+    options = ScoreOptions(capacity=capacity, budget=budget, explain=explain, seed=seed, scored_at=scored_at)
+    with _maybe_store(store) as history:
+        model = load_model(model_ref, store=history)
+        result = score_frame(valid, model, options)
     write_frame(result.scored, out_path)
     rejects_path = rejects or out_path.with_name(out_path.stem + ".rejects.csv")
     if len(all_rejects) or rejects is not None:
@@ -216,6 +241,13 @@ def score(
     if len(all_rejects):
         err.print(f"{len(all_rejects):,} row(s) rejected; see {rejects_path}")
         raise typer.Exit(EXIT_PARTIAL)
+
+
+from parcelrisk.store_cli import history_app, outcomes_app, watchlist_app  # noqa: E402
+
+app.add_typer(history_app, name="history")
+app.add_typer(outcomes_app, name="outcomes")
+app.add_typer(watchlist_app, name="watchlist")
 
 
 def main() -> None:  # pragma: no cover - console entry point

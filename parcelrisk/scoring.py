@@ -18,6 +18,7 @@ the next model can correct for the selection with the same weights.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -101,7 +102,7 @@ class ScoreResult:
 def _uniform(item_ids: pd.Series, seed: int) -> np.ndarray:
     """A per-item uniform draw that depends on the seed and item_id only (not on row order or chunking)."""
     salted = (str(seed) + ":" + item_ids.astype("str")).rename(None)
-    hashed = pd.util.hash_pandas_object(salted, index=False, hash_key="parcelrisk-ctrl01").to_numpy()
+    hashed = pd.util.hash_pandas_object(salted, index=False, hash_key="parcelrisk-ctrl1").to_numpy()
     return (hashed >> np.uint64(11)).astype("float64") / float(1 << 53)
 
 
@@ -191,7 +192,7 @@ def score_frame(
         else pd.DataFrame(columns=[1, 2, 3])
     )
     texts = texts.reindex(valid.index)
-    scored_at = opts.scored_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    scored_at = opts.scored_at or _now()
     scored = pd.DataFrame(
         {
             "item_id": item_ids,
@@ -213,6 +214,13 @@ def score_frame(
     )
     grouped = contrib
     return ScoreResult(ScoredSchema.validate(scored), long, grouped)
+
+
+def _now() -> str:
+    """Now in UTC, or SOURCE_DATE_EPOCH (the reproducible-builds convention) when it is set."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def load_templates_for(model: ParcelRiskModel):  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ import pandas as pd
 
 from parcelrisk.errors import ConfigError
 from parcelrisk.evaluate import capacity_table, summary_metrics
+from parcelrisk.explain import load_templates
 from parcelrisk.features import ManifestFeatures
 from parcelrisk.model import (
     Calibrator,
@@ -129,6 +130,7 @@ def train_model(
             "metrics_test_inspected": metrics,
             "evaluation": evaluation.to_dict(orient="records"),
             "bands": cfg["bands"],
+            "reason_templates": load_templates().to_dict(),
             "library_versions": library_versions(),
         },
     )

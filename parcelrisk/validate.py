@@ -36,9 +36,11 @@ from parcelrisk.schema import (
     MANIFEST_COLUMNS,
     NUMERIC_COLUMNS,
     REQUIRED_COLUMNS,
+    TRUTH_COLUMNS,
     LabelSchema,
     ManifestSchema,
     RejectSchema,
+    TruthSchema,
 )
 
 __all__ = ["ValidationResult", "validate_frame", "validate_batches", "Validator", "parse_timestamps"]
@@ -251,7 +253,7 @@ class Validator:
         return ValidationResult(valid, rejects, rows_read=len(raw) + len(batch.unreadable))
 
     def _coerce(self, raw: pd.DataFrame, issues: _Issues) -> pd.DataFrame:
-        columns = [c for c in (*MANIFEST_COLUMNS, *LABEL_COLUMNS) if c in raw.columns]
+        columns = [c for c in (*MANIFEST_COLUMNS, *LABEL_COLUMNS, *TRUTH_COLUMNS) if c in raw.columns]
         out: dict[str, pd.Series] = {}
         for column in columns:
             values = raw[column]
@@ -266,7 +268,7 @@ class Validator:
                 bad = present & (parsed.isna() | ~np.isfinite(parsed.fillna(0.0)))
                 issues.add(bad, column, _quote(values, "not a finite number"))
                 out[column] = parsed.where(~bad)
-            elif column == L.inspected:
+            elif column in (L.inspected, TruthSchema.truth_illicit):
                 parsed = _parse_bool(values)
                 issues.add(parsed.isna(), column, _quote(values, "not true/false"))
                 out[column] = parsed.fillna(False).astype(bool)

@@ -18,3 +18,28 @@ def small_manifest() -> pd.DataFrame:
 def training_manifest() -> pd.DataFrame:
     """A labelled period long enough to train and test on (time split)."""
     return generate_manifest(60_000, seed=5, days=35)
+
+
+@pytest.fixture(scope="session")
+def trained(training_manifest):
+    """A model trained once per test session on the generated training manifest."""
+    from parcelrisk.train import train_model
+    from parcelrisk.validate import validate_frame
+
+    return train_model(validate_frame(training_manifest).valid)
+
+
+@pytest.fixture(scope="session")
+def model_dir(trained, tmp_path_factory):
+    """The trained model saved as a model folder."""
+    from parcelrisk.model import save_model
+    from parcelrisk.report import model_card
+
+    return save_model(trained.model, tmp_path_factory.mktemp("model") / "m", model_card(trained))
+
+
+@pytest.fixture(scope="session")
+def today(training_manifest) -> pd.DataFrame:
+    """A day's unlabelled manifest that follows the training period (same simulation, new seed)."""
+    last = training_manifest["declared_at"].max().normalize() + pd.Timedelta(days=1)
+    return generate_manifest(4_000, seed=77, start=str(last.date()), days=1, labels=False, truth=False)

@@ -1,0 +1,101 @@
+"""The library API: load a model, score a manifest frame, explain items.
+
+>>> import parcelrisk                                          # doctest: +SKIP
+>>> model = parcelrisk.load_model("models/default")           # doctest: +SKIP
+>>> result = model.score(manifest_df, capacity=300)           # doctest: +SKIP
+>>> result.scored, result.rejects                             # doctest: +SKIP
+>>> reasons = model.explain(manifest_df, top=5)               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from parcelrisk.explain import explain_long
+from parcelrisk.model import ParcelRiskModel
+from parcelrisk.model import load_model as _load_folder
+from parcelrisk.scoring import ScoreOptions, load_templates_for, score_frame
+from parcelrisk.validate import validate_frame
+
+__all__ = ["Model", "Scored", "load_model", "DEFAULT_MODEL_DIR"]
+
+#: The shipped default model (inside the repository checkout).
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+@dataclass
+class Scored:
+    """Output of :meth:`Model.score`: scored rows (input order), rejected rows, long-format reasons."""
+
+    scored: pd.DataFrame
+    rejects: pd.DataFrame
+    explanations: pd.DataFrame
+
+
+class Model:
+    """A loaded parcelrisk model. No global state: two models can live side by side."""
+
+    def __init__(self, model: ParcelRiskModel) -> None:
+        self._model = model
+
+    @property
+    def version(self) -> str:
+        return self._model.version
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self._model.metadata
+
+    def score(
+        self,
+        manifest: pd.DataFrame,
+        *,
+        capacity: int | None = None,
+        budget: float | None = 0.02,
+        explain: str = "selected",
+        control_share: float = 0.05,
+        seed: int = 0,
+        scored_at: str | None = None,
+    ) -> Scored:
+        """Validate and score a manifest frame; bad rows come back in ``rejects``, not as an exception."""
+        checked = validate_frame(manifest)
+        options = ScoreOptions(
+            capacity=capacity, budget=budget, explain=explain,
+            control_share=control_share, seed=seed, scored_at=scored_at,
+        )
+        result = score_frame(checked.valid, self._model, options)
+        return Scored(result.scored, checked.rejects, result.explanations)
+
+    def explain(self, manifest: pd.DataFrame, top: int = 5) -> pd.DataFrame:
+        """Reasons for every valid item: item_id, rank, reason, feature, value, contribution, text.
+
+        Positive ranks raise the risk (1 = strongest); negative ranks lower it.
+        """
+        valid = validate_frame(manifest).valid
+        features, context = self._model.features.transform_with_context(valid)
+        contrib = self._model.contributions(features)
+        return explain_long(
+            valid, features, context, contrib,
+            self._model.features.descriptions_, load_templates_for(self._model), top=top,
+        )
+
+
+def load_model(ref: str | Path = DEFAULT_MODEL_DIR, *, store: Any = None, secret: bytes | None = None) -> Model:
+    """Load a model folder, or an MLflow model URI such as ``models:/parcelrisk@champion``."""
+    text = str(ref)
+    if text.startswith(("models:/", "runs:/", "mlflow-artifacts:/")):
+        import mlflow
+
+        from parcelrisk.tracking import configure_tracking
+
+        configure_tracking()
+        local = mlflow.artifacts.download_artifacts(text, dst_path=tempfile.mkdtemp(prefix="parcelrisk-"))
+        data = Path(local) / "data"
+        folder = next(p.parent for p in data.rglob("metadata.json"))
+        return Model(_load_folder(folder, store=store, secret=secret))
+    return Model(_load_folder(ref, store=store, secret=secret))

@@ -1,0 +1,55 @@
+"""Training and the model folder: beats the legacy rules, deterministic, verified on load."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from parcelrisk import ModelError
+from parcelrisk.model import load_model
+from parcelrisk.train import train_model
+from parcelrisk.validate import validate_frame
+
+
+def _precision(evaluation, population, method, capacity=0.02):
+    row = evaluation[
+        (evaluation.population == population) & (evaluation.method == method) & (evaluation.capacity == capacity)
+    ]
+    return float(row["precision"].iloc[0])
+
+
+def test_model_beats_legacy_rules_on_ground_truth_at_2_percent(trained):
+    model = _precision(trained.evaluation, "ground_truth", "model")
+    legacy = _precision(trained.evaluation, "ground_truth", "legacy_rules")
+    assert model > legacy, trained.evaluation
+    assert set(trained.evaluation.population) == {"inspected", "random_control", "ground_truth"}
+
+
+def test_time_split_never_trains_on_test_days(trained):
+    meta = trained.model.metadata
+    assert meta["split"]["calibrate_from"] < meta["split"]["test_from"]
+    assert trained.test_frame["declared_at"].min().strftime("%Y-%m-%d") >= meta["split"]["test_from"]
+    assert "truth_illicit" not in meta["features"] and "outcome" not in meta["features"]
+
+
+def test_retraining_with_same_data_and_seed_gives_identical_model_file(training_manifest, trained, tmp_path):
+    again = train_model(validate_frame(training_manifest).valid)
+    assert again.model.booster.model_to_string() == trained.model.booster.model_to_string()
+    assert again.model.version == trained.model.version
+
+
+def test_load_verifies_checksums_and_refuses_pickles(model_dir, tmp_path):
+    loaded = load_model(model_dir)
+    assert loaded.version.startswith("pr-")
+    tampered = tmp_path / "tampered"
+    shutil.copytree(model_dir, tampered)
+    with (tampered / "model.txt").open("a") as fh:
+        fh.write("\n")
+    with pytest.raises(ModelError, match="checksum"):
+        load_model(tampered)
+    pickled = tmp_path / "pickled"
+    shutil.copytree(model_dir, pickled)
+    (pickled / "extra.pkl").write_bytes(b"\x80\x04N.")
+    with pytest.raises(ModelError, match="pickle"):
+        load_model(pickled)
