@@ -71,17 +71,29 @@ class _Values(dict):  # type: ignore[type-arg]
         raise KeyError(key)
 
 
-def _render(group: dict[str, Any], values: dict[str, Any], top_feature_text: str) -> str:
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _render(group: dict[str, Any], values: dict[str, Any], top_feature: str, top_feature_text: str) -> str:
     values = _Values(values, top_feature_text=top_feature_text)
     template = group["text"]
+    special = group.get("by_feature", {}).get(top_feature)
+    if isinstance(special, dict):
+        template = special["missing"] if _missing(values.get(top_feature)) and "missing" in special else special["text"]
+    elif special:
+        template = special
     if group["name"] == "vague_description" and not values.get("vague_list"):
         template = group.get("text_if_not_vague", template)
     if group["name"] == "hs_mismatch" and (values.get("hs_missing") or values.get("hs_malformed")):
         template = group.get("text_if_missing", template)
     try:
-        return template.format_map(values)
+        text = template.format_map(values)
     except (KeyError, ValueError, TypeError, IndexError):
+        text = ""
+    if not text or "nan" in text.split():
         return top_feature_text[:1].upper() + top_feature_text[1:]
+    return text
 
 
 def explain_long(
@@ -124,7 +136,7 @@ def explain_long(
             top_feature = (
                 max(members, key=lambda f: abs(contrib_np.at[row, f])) if members else "watchlist"
             )
-            text = _render(groups_by_name[name], values, descriptions.get(top_feature, top_feature))
+            text = _render(groups_by_name[name], values, top_feature, descriptions.get(top_feature, top_feature))
             records.append(
                 {
                     "row": row,
@@ -156,8 +168,16 @@ def _item_values(raw: pd.Series, feats: pd.Series, context: FeatureContext, row:
             values[name] = "" if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else str(v)
     values["vague_list"] = context.vague_list.get(row, "")
     values["watchlists"] = context.watchlists.get(row, "")
+    chapter = str(values.get("hs_chapter", ""))
+    if chapter in ("nan", "other", "None", "<NA>", ""):
+        chapter = ""
+    values["hs_chapter"] = chapter or "unknown"
     pct = values.get("vpk_pct_chapter", float("nan"))
-    values["pct_lower"] = 100.0 - float(pct) if pct is not None and not pd.isna(pct) else float("nan")
-    if str(values.get("hs_chapter", "")) in ("nan", "other", "None"):
-        values["hs_chapter"] = str(values.get(M.hs_code, ""))[:2] or "unknown"
+    reference = f"items in HS chapter {chapter}" if chapter else "all items"
+    if _missing(pct):
+        values["vpk_comparison"] = float("nan")
+    elif float(pct) < 50:
+        values["vpk_comparison"] = f"lower than {100 - float(pct):.0f}% of {reference}"
+    else:
+        values["vpk_comparison"] = f"higher than {float(pct):.0f}% of {reference}"
     return values

@@ -28,8 +28,9 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from parcelrisk.errors import ConfigError
-from parcelrisk.explain import explain_long, load_templates
+from parcelrisk.explain import ReasonTemplates, explain_long, load_templates
 from parcelrisk.model import ParcelRiskModel
+from parcelrisk.reference import default_reference_dir
 from parcelrisk.schema import ManifestSchema as M
 
 __all__ = ["ScoredSchema", "ScoreOptions", "ScoreResult", "score_frame", "SELECTION_REASONS"]
@@ -223,12 +224,19 @@ def _now() -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def load_templates_for(model: ParcelRiskModel):  # type: ignore[no-untyped-def]
-    """The model's own copy of the reason templates if it has one, else ``features/``."""
-    from parcelrisk.explain import ReasonTemplates
+def load_templates_for(model: ParcelRiskModel) -> ReasonTemplates:
+    """Reason wording from ``features/reason_templates.yaml``; the model's copy if that is absent.
 
+    Wording is presentation, not a model input: a unit may reword or translate it
+    without retraining. The model keeps a copy so an installed wheel still explains.
+    """
+    path = default_reference_dir() / "reason_templates.yaml"
+    if path.is_file():
+        return load_templates(path)
     stored = model.metadata.get("reason_templates")
-    return ReasonTemplates(stored["groups"]) if stored else load_templates()
+    if not stored:
+        raise ConfigError(f"{path}: no reason templates, and the model carries none")
+    return ReasonTemplates(stored["groups"])
 
 
 def input_hash(path: str) -> str:
