@@ -108,6 +108,7 @@ input#filter{padding:4px;width:320px;margin:8px 0}.note{color:#555;font-size:.85
 _JS = """
 (function(){
  var table=document.getElementById('selected');if(!table)return;
+ document.body.setAttribute('data-rows', String(table.tBodies[0].rows.length));
  var body=table.tBodies[0];
  document.getElementById('filter').addEventListener('input',function(e){
   var q=e.target.value.toLowerCase();
@@ -204,7 +205,8 @@ def render_report(
 
     scored = result.scored
     selected = scored[scored["selected"]].sort_values("risk_rank")
-    cut = float(selected["risk_score"].min()) if len(selected) else None
+    by_model = selected[selected["selection_reason"] == "model"]
+    cut = float(by_model["risk_score"].min()) if len(by_model) else None
     meta = model.metadata
     ev = pd.DataFrame(meta.get("evaluation", []))
     expected = ""
@@ -258,7 +260,8 @@ def render_report(
 Expected hit rate: {_e(expected or 'n/a')}.</p>
 <p class="note">{_e(HUMAN_OVERSIGHT)}</p>
 <h2>Score distribution</h2>
-<p class="note">Items per score bin (log scale); the dashed line is the lowest score selected.</p>
+<p class="note">Items per score bin (log scale); the dashed line is the lowest score the model selected
+(control items are drawn at random from below it).</p>
 {_histogram_svg(scored['risk_score'], cut)}
 <h2>Selected items</h2>
 <input id="filter" type="search" placeholder="Filter the table" aria-label="filter">

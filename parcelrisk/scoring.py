@@ -110,7 +110,11 @@ def _uniform(item_ids: pd.Series, seed: int) -> np.ndarray:
 def select(
     risk: pd.Series, item_ids: pd.Series, watchlisted: pd.Series, options: ScoreOptions
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(selection_reason or NA, selection_propensity, rank) for every item."""
+    """(selection_reason or NA, selection_propensity, rank) for every item.
+
+    ``risk`` orders the items; pass the booster's margin rather than the
+    calibrated probability, which isotonic calibration flattens into ties.
+    """
     n = len(risk)
     slots = options.slots(n)
     reason = pd.Series(pd.NA, index=risk.index, dtype="object")
@@ -175,7 +179,7 @@ def score_frame(
     risk = pd.Series(np.round(model.calibrated(margin), 6), index=valid.index)
     item_ids = valid[M.item_id].astype("str")
     watchlisted = context.watchlists.ne("")
-    reason, propensity, rank = select(risk, item_ids, watchlisted, opts)
+    reason, propensity, rank = select(pd.Series(margin, index=valid.index), item_ids, watchlisted, opts)
     selected = reason.notna()
     referral = _referrals(features, valid)
 

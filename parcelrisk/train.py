@@ -99,7 +99,9 @@ def train_model(
     risk = pd.Series(calibrator(raw_proba), index=data.index)
 
     test = part.eq("test")
-    evaluation = evaluation_table(data[test], risk[test], truth.loc[test] if len(truth.columns) else None, cfg)
+    # Rank by the margin: isotonic calibration maps many margins to one probability (ties).
+    ranking = pd.Series(margin, index=data.index)
+    evaluation = evaluation_table(data[test], ranking[test], truth.loc[test] if len(truth.columns) else None, cfg)
     labelled_test = test & inspected
     metrics = summary_metrics(risk[labelled_test], seized[labelled_test])
     start, end = declared_days(data)
