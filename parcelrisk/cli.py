@@ -1,7 +1,8 @@
 """The ``parcelrisk`` command line.
 
 Exit codes: 0 done; 1 usage or input error (one line on stderr, no traceback);
-2 partial (some rows rejected; outputs are still written).
+2 partial (some rows rejected; outputs are still written); 130 interrupted (Ctrl-C:
+one line, no traceback; outputs are written atomically, so none is left half-written).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from parcelrisk.errors import InputError, ParcelRiskError
-from parcelrisk.io import iter_manifest, load_column_map, write_frame
+from parcelrisk.io import DEFAULT_CHUNK_ROWS, iter_manifest, load_column_map, write_frame
 from parcelrisk.schema import RejectSchema
 from parcelrisk.validate import validate_batches
 
@@ -34,7 +35,7 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-EXIT_OK, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,10 +46,18 @@ ColumnsOption = Annotated[
 EncodingOption = Annotated[
     str, typer.Option("--encoding", help="Text encoding of CSV/JSONL input: auto, utf-8, latin-1, ...")
 ]
+ChunkRowsOption = Annotated[
+    int,
+    typer.Option("--chunk-rows", min=1, hidden=True, help="Records read per chunk (outputs do not depend on it)."),
+]
 
 
 def user_errors(func: F) -> F:
-    """Turn ParcelRiskError into a one-line message and exit code 1, never a traceback."""
+    """Turn ParcelRiskError into a one-line message and exit code 1, never a traceback.
+
+    Ctrl-C (SIGINT) gives one line and exit code 130; outputs are replaced atomically,
+    so each is either the previous complete file or the new complete one.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -57,6 +66,9 @@ def user_errors(func: F) -> F:
         except ParcelRiskError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("interrupted: outputs not yet written were left as they were", highlight=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -70,15 +82,20 @@ def validate(
     ] = None,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
+    chunk_rows: ChunkRowsOption = DEFAULT_CHUNK_ROWS,
 ) -> None:
     """Check a manifest against the schema and report what would be rejected, and why."""
-    batches = iter_manifest(manifest, column_map=load_column_map(columns), encoding=encoding)
+    batches = iter_manifest(
+        manifest, column_map=load_column_map(columns), encoding=encoding, chunk_rows=chunk_rows
+    )
     read = valid = 0
     reject_frames: list[pd.DataFrame] = []
     for result in validate_batches(batches, manifest):
         read += result.rows_read
         valid += result.rows_valid
         reject_frames.append(result.rejects)
+    if not read:
+        raise InputError(f"{manifest}: no records after the header")
     all_rejects = (
         pd.concat(reject_frames, ignore_index=True) if reject_frames else pd.DataFrame(columns=list(RejectSchema.to_schema().columns))
     )
@@ -147,9 +164,13 @@ def _maybe_store(path: Path | None) -> Iterator[Any]:
         yield history
 
 
-def _read_valid(manifest: Path, columns: Path | None, encoding: str) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+def _read_valid(
+    manifest: Path, columns: Path | None, encoding: str, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Read and validate a whole manifest: (valid rows, rejects, rows read)."""
-    batches = iter_manifest(manifest, column_map=load_column_map(columns), encoding=encoding)
+    batches = iter_manifest(
+        manifest, column_map=load_column_map(columns), encoding=encoding, chunk_rows=chunk_rows
+    )
     valid, rejects, read = [], [], 0
     for result in validate_batches(batches, manifest):
         valid.append(result.valid)
@@ -160,33 +181,113 @@ def _read_valid(manifest: Path, columns: Path | None, encoding: str) -> tuple[pd
     return pd.concat(valid), pd.concat(rejects, ignore_index=True), read
 
 
+def _evaluation_table(evaluation: pd.DataFrame, title: str) -> Table:
+    table = Table(title=title)
+    for name in ("population", "method", "capacity", "selected", "precision", "95% CI", "recall", "lift"):
+        table.add_column(name, justify="right")
+    for rec in evaluation.itertuples():
+        table.add_row(
+            rec.population, rec.method, f"{rec.capacity:.1%}", f"{rec.selected:,}", f"{rec.precision:.3f}",
+            f"{rec.precision_ci_low:.3f}-{rec.precision_ci_high:.3f}", f"{rec.recall:.3f}", f"{rec.lift:.1f}",
+        )
+    return table
+
+
 @app.command()
 @user_errors
 def train(
     data: Annotated[Path, typer.Option("--data", help="Labelled manifest(s) covering several weeks.")],
     export: Annotated[Path | None, typer.Option("--export", help="Write the model folder here.")] = None,
     params: Annotated[Path | None, typer.Option("--params", help="Model parameters YAML.")] = None,
+    experiment: Annotated[str, typer.Option("--experiment", help="MLflow experiment name.")] = "parcelrisk",
+    register: Annotated[bool, typer.Option("--register", help="Register in MLflow as @challenger.")] = False,
+    track: Annotated[bool, typer.Option("--track/--no-track", help="Log the run to MLflow.")] = True,
     store: StoreOption = None,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
 ) -> None:
-    """Train a model on labelled manifests (time-split, calibrated) and report it at capacity."""
+    """Train on labelled manifests (time split, calibrated), report at capacity, log to MLflow."""
+    import tempfile
+
     from parcelrisk.model import load_params, save_model
     from parcelrisk.report import model_card
     from parcelrisk.train import train_model
 
-    valid, rejects, read = _read_valid(data, columns, encoding)
+    valid, _rejects, _read = _read_valid(data, columns, encoding)
     with _maybe_store(store) as history:
         result = train_model(valid, params=load_params(params), store=history)
-    table = Table(title=f"Test days, model {result.model.version}")
-    for name in ("population", "method", "capacity", "precision", "recall", "lift"):
-        table.add_column(name)
-    for rec in result.evaluation.itertuples():
-        table.add_row(rec.population, rec.method, f"{rec.capacity:.1%}", f"{rec.precision:.3f}", f"{rec.recall:.3f}", f"{rec.lift:.1f}")
-    out.print(table)
+    out.print(_evaluation_table(result.evaluation, f"Test days, model {result.model.version}"))
+    card = model_card(result)
     if export is not None:
-        save_model(result.model, export, model_card(result))
+        save_model(result.model, export, card)
         out.print(f"model written to {export}")
+    if track or register:
+        from parcelrisk.plots import evaluation_plots
+        from parcelrisk.tracking import log_training
+
+        with tempfile.TemporaryDirectory() as tmp:
+            plots = evaluation_plots(result, tmp)
+            run = log_training(result, valid, experiment=experiment, register=register, card=card, plots=plots)
+        out.print(f"MLflow run {run['run_id']}" + (f", registered version {run['registered_version']} as @challenger" if register else ""))
+
+
+@app.command()
+@user_errors
+def evaluate(
+    data: Annotated[Path, typer.Option("--data", help="Labelled manifest of a recent period.")],
+    model_ref: Annotated[Path, typer.Option("--model", help="Model folder.")] = DEFAULT_MODEL,
+    store: StoreOption = None,
+    columns: ColumnsOption = None,
+    encoding: EncodingOption = "auto",
+) -> None:
+    """Evaluate a model at inspection capacity on labelled data, against the legacy rules."""
+    from parcelrisk.model import load_model, load_params
+    from parcelrisk.schema import TRUTH_COLUMNS
+    from parcelrisk.train import evaluation_table
+
+    valid, _rejects, _read = _read_valid(data, columns, encoding)
+    truth = valid[[c for c in TRUTH_COLUMNS if c in valid]]
+    with _maybe_store(store) as history:
+        model = load_model(model_ref, store=history)
+        features = model.features.transform(valid.drop(columns=list(truth.columns)))
+        ranking = pd.Series(model.raw_margin(features), index=valid.index)
+    table = evaluation_table(valid, ranking, truth if len(truth.columns) else None, load_params())
+    out.print(_evaluation_table(table, f"Model {model.version} on {data.name}"))
+
+
+@app.command()
+@user_errors
+def promote(
+    data: Annotated[Path, typer.Option("--data", help="Labelled recent window both models are judged on.")],
+    capacity: Annotated[float, typer.Option("--capacity", min=0.0, max=1.0, help="Share of items inspected.")] = 0.02,
+    force: Annotated[bool, typer.Option("--force", help="Promote even if the challenger is worse (logged).")] = False,
+    columns: ColumnsOption = None,
+    encoding: EncodingOption = "auto",
+) -> None:
+    """Move the MLflow alias @champion to @challenger if it is at least as good at capacity."""
+    from parcelrisk.tracking import promote as promote_model
+
+    valid, _rejects, _read = _read_valid(data, columns, encoding)
+    decision = promote_model(valid, capacity=capacity, force=force)
+    table = Table(title=f"Challenger vs champion at {capacity:.1%} capacity")
+    for name in decision.comparison.columns:
+        table.add_column(str(name))
+    for rec in decision.comparison.itertuples(index=False):
+        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in rec])
+    out.print(table)
+    out.print("promoted: @champion -> challenger" if decision.promoted else "not promoted: the champion is better")
+
+
+def _nothing_scored() -> Any:
+    """An empty ScoreResult with the scored schema's columns, for a manifest without valid rows."""
+    from parcelrisk.scoring import ScoredSchema, ScoreResult
+
+    dtypes = {"risk_score": "float64", "risk_rank": "int64", "selected": bool,
+              "selection_propensity": "float64", "data_quality_referral": bool}
+    scored = pd.DataFrame(
+        {name: pd.Series([], dtype=dtypes.get(name, object)) for name in ScoredSchema.to_schema().columns}
+    )
+    return ScoreResult(scored, pd.DataFrame(), pd.DataFrame())
 
 
 @app.command()
@@ -208,6 +309,15 @@ def score(
     store: StoreOption = None,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
+    pseudonymize: Annotated[
+        bool,
+        typer.Option(
+            "--pseudonymize",
+            help="Add keyed hashes sender_key, recipient_key, address_key (HMAC with $PARCELRISK_SECRET) "
+            "to the output, for linking items without names; the report shows no party data.",
+        ),
+    ] = False,
+    chunk_rows: ChunkRowsOption = DEFAULT_CHUNK_ROWS,
 ) -> None:
     """Score a manifest, select today's inspections and say why, item by item."""
     import time
@@ -216,12 +326,19 @@ def score(
     from parcelrisk.scoring import ScoreOptions, score_frame
 
     started = time.perf_counter()
-    valid, all_rejects, read = _read_valid(manifest, columns, encoding)
+    valid, all_rejects, read = _read_valid(manifest, columns, encoding, chunk_rows)
     options = ScoreOptions(capacity=capacity, budget=budget, explain=explain, seed=seed, scored_at=scored_at)
     with _maybe_store(store) as history:
         model = load_model(model_ref, store=history)
-        result = score_frame(valid, model, options)
-    write_frame(result.scored, out_path)
+        # Every row rejected: nothing to score (the booster refuses an empty frame).
+        result = score_frame(valid, model, options) if len(valid) else _nothing_scored()
+    scored = result.scored
+    if pseudonymize:
+        from parcelrisk.store import entity_keys, secret_from_env
+
+        keys = entity_keys(valid, secret_from_env())
+        scored = scored.join(keys[["sender_key", "recipient_key", "address_key"]])
+    write_frame(scored, out_path)
     rejects_path = rejects or out_path.with_name(out_path.stem + ".rejects.csv")
     if len(all_rejects) or rejects is not None:
         write_frame(all_rejects, rejects_path)

@@ -7,7 +7,10 @@ the file ends up either in a frame or in the rejects. Reading fails (with
 manifest: missing, empty, unreadable, or with duplicate column names.
 
 Record numbers (``row``) are 1-based and count data records, the header
-excluded. They are exact, also with quoted newlines inside fields.
+excluded. They are exact, also with quoted newlines inside fields. Blank lines
+are not records (both CSV readers skip them, as does the JSON Lines reader),
+and NUL bytes are dropped from CSV text, so that the fast and the exact reader
+number and read every record alike whatever the chunk size.
 
 All values come back as text (CSV, JSON Lines) or as stored (Parquet);
 coercion and checks are done by :mod:`parcelrisk.validate`.
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import yaml
@@ -150,7 +154,9 @@ def _sniff(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
     except LookupError:
         raise InputError(f"{path}: unknown encoding {enc!r}") from None
     text = sample.decode(enc, errors="replace")
-    first_line = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    first_line = text.lstrip("\ufeff").splitlines()[0].replace("\0", "") if text.strip() else ""
+    if not first_line.strip():
+        raise InputError(f"{path}: the first line is empty; it must hold the column names")
     delimiter = max(_DELIMITERS, key=first_line.count)
     header = next(csv.reader([first_line], delimiter=delimiter))
     return enc, delimiter, [h.strip().lstrip("\ufeff") for h in header]
@@ -199,7 +205,7 @@ def _csv_fast(
         for batch in reader:
             if broken:
                 raise _NeedExactReader
-            frame = batch.to_pandas()
+            frame = _drop_nul(batch).to_pandas()
             frame.index = pd.RangeIndex(first, first + len(frame), name=ROW)
             first += len(frame)
             if len(frame):
@@ -208,25 +214,31 @@ def _csv_fast(
             raise _NeedExactReader
 
 
+def _drop_nul(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """NUL bytes removed from every text column (as the exact reader does)."""
+    columns = [pc.replace_substring(col, "\0", "") for col in batch.columns]
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+
+
 def _csv_exact(
     path: Path, enc: str, delimiter: str, names: list[str], chunk_rows: int, skip: int
 ) -> Iterator[RawBatch]:
     """Python's csv module: slower, but exact record numbers for broken records."""
     with path.open("r", encoding=enc, errors="replace", newline="") as fh:
-        reader = csv.reader((line.replace("\0", "") for line in fh), delimiter=delimiter)
+        reader = csv.reader(fh, delimiter=delimiter)
         next(reader, None)  # header
         rows: list[list[str]] = []
         unreadable: list[tuple[int, str]] = []
         first = skip + 1
         number = 0
-        for number, record in enumerate(reader, start=1):
+        for record in reader:
+            if not record:
+                continue  # a blank line is not a record (pyarrow skips it too)
+            number += 1
             if number <= skip:
                 continue
             if len(record) == len(names):
                 rows.append(record)
-            elif not record or record == [""]:
-                unreadable.append((number, "empty line"))
-                rows.append([""] * len(names))
             else:
                 unreadable.append(
                     (number, f"has {len(record)} fields where the header has {len(names)}")
@@ -244,6 +256,7 @@ def _exact_batch(
     rows: list[list[str]], names: list[str], first: int, unreadable: list[tuple[int, str]]
 ) -> RawBatch:
     frame = pd.DataFrame(rows, columns=names, dtype="str")
+    frame = frame.apply(lambda col: col.str.replace("\0", "", regex=False))
     frame = frame.mask(frame.eq(""))
     frame.index = pd.RangeIndex(first, first + len(frame), name=ROW)
     bad_rows = [row for row, _ in unreadable]
@@ -319,8 +332,8 @@ def _read_jsonl(
 def _json_batch(
     records: list[dict[str, object]], first: int, unreadable: list[tuple[int, str]]
 ) -> RawBatch:
-    frame = pd.DataFrame.from_records(records)
-    frame.index = pd.RangeIndex(first, first + len(frame), name=ROW)
+    # The index is given up front: a chunk of only unreadable lines ({}) still has its rows.
+    frame = pd.DataFrame(records, index=pd.RangeIndex(first, first + len(records), name=ROW))
     return RawBatch(frame.drop(index=[row for row, _ in unreadable]), unreadable)
 
 
@@ -395,15 +408,49 @@ def _umask() -> int:
     return current
 
 
+#: A text cell starting with one of these is a formula to a spreadsheet (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix ``'`` to text cells a spreadsheet would execute; numbers stay numbers.
+
+    Only text (object/string) columns are touched, so a column of negative numbers is
+    left alone. Returns ``frame`` itself when nothing needs changing.
+
+    >>> neutralise_formulas(pd.DataFrame({"a": ["=1+2", "ok", "-x"], "n": [-1, 2, 3]})).a.tolist()
+    ["'=1+2", 'ok', "'-x"]
+    """
+    out = frame
+    for name in frame.columns:
+        column = frame[name]
+        if not (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
+            continue
+        try:
+            risky = column.str.startswith(FORMULA_STARTS)
+        except AttributeError:  # an object column without any text
+            continue
+        risky = risky.fillna(False).astype(bool)
+        if risky.any():
+            if out is frame:
+                out = frame.copy()
+            out[name] = column.where(~risky, "'" + column[risky].astype("str"))
+    return out
+
+
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write a frame as CSV or Parquet by extension, atomically, without the index."""
+    """Write a frame as CSV or Parquet by extension, atomically, without the index.
+
+    CSV text cells that a spreadsheet would run as a formula are neutralised
+    (:func:`neutralise_formulas`); Parquet and JSON Lines keep values as they are.
+    """
     target = Path(path)
     suffix = target.suffix.lower()
     with atomic_path(target) as tmp:
         if suffix in (".parquet", ".pq"):
             frame.to_parquet(tmp, index=False)
         elif suffix in (".csv", ".txt"):
-            frame.to_csv(tmp, index=False, lineterminator="\n")
+            neutralise_formulas(frame).to_csv(tmp, index=False, lineterminator="\n")
         elif suffix in (".jsonl", ".ndjson"):
             frame.to_json(tmp, orient="records", lines=True, date_format="iso")
         else:

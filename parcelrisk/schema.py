@@ -28,8 +28,6 @@ Examples
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import DataFrame, Series
@@ -117,38 +115,38 @@ class ManifestSchema(pa.DataFrameModel):
     """
 
     item_id: Series[str] = pa.Field(nullable=False, str_length={"min_value": 1, "max_value": 64})
-    manifest_id: Optional[Series[str]] = pa.Field(nullable=True)
-    operator: Optional[Series[str]] = pa.Field(nullable=True)
-    service: Optional[Series[str]] = pa.Field(nullable=True, isin=list(SERVICES))
+    manifest_id: Series[str] | None = pa.Field(nullable=True)
+    operator: Series[str] | None = pa.Field(nullable=True)
+    service: Series[str] | None = pa.Field(nullable=True, isin=list(SERVICES))
     declared_at: Series[pd.DatetimeTZDtype] = pa.Field(
         nullable=False, dtype_kwargs={"unit": "us", "tz": "UTC"}
     )
 
-    sender_name: Optional[Series[str]] = pa.Field(nullable=True)
-    sender_address: Optional[Series[str]] = pa.Field(nullable=True)
-    sender_city: Optional[Series[str]] = pa.Field(nullable=True)
-    sender_postcode: Optional[Series[str]] = pa.Field(nullable=True)
+    sender_name: Series[str] | None = pa.Field(nullable=True)
+    sender_address: Series[str] | None = pa.Field(nullable=True)
+    sender_city: Series[str] | None = pa.Field(nullable=True)
+    sender_postcode: Series[str] | None = pa.Field(nullable=True)
     sender_country: Series[str] = pa.Field(nullable=False, str_matches=_ISO2)
 
-    recipient_name: Optional[Series[str]] = pa.Field(nullable=True)
-    recipient_address: Optional[Series[str]] = pa.Field(nullable=True)
-    recipient_city: Optional[Series[str]] = pa.Field(nullable=True)
-    recipient_postcode: Optional[Series[str]] = pa.Field(nullable=True)
+    recipient_name: Series[str] | None = pa.Field(nullable=True)
+    recipient_address: Series[str] | None = pa.Field(nullable=True)
+    recipient_city: Series[str] | None = pa.Field(nullable=True)
+    recipient_postcode: Series[str] | None = pa.Field(nullable=True)
     recipient_country: Series[str] = pa.Field(nullable=False, str_matches=_ISO2)
-    recipient_phone: Optional[Series[str]] = pa.Field(nullable=True)
-    recipient_email: Optional[Series[str]] = pa.Field(nullable=True)
+    recipient_phone: Series[str] | None = pa.Field(nullable=True)
+    recipient_email: Series[str] | None = pa.Field(nullable=True)
 
     description: Series[str] = pa.Field(nullable=False, str_length={"min_value": 1})
     # Not checked here: a malformed HS code is a risk signal (a feature), not a reason to drop the item.
-    hs_code: Optional[Series[str]] = pa.Field(nullable=True, str_length={"max_value": 32})
-    quantity: Optional[Series[float]] = pa.Field(nullable=True, gt=0)
-    declared_value: Optional[Series[float]] = pa.Field(nullable=True, ge=0, lt=1e9)
-    currency: Optional[Series[str]] = pa.Field(nullable=True, str_matches=_ISO4217)
+    hs_code: Series[str] | None = pa.Field(nullable=True, str_length={"max_value": 32})
+    quantity: Series[float] | None = pa.Field(nullable=True, gt=0)
+    declared_value: Series[float] | None = pa.Field(nullable=True, ge=0, lt=1e9)
+    currency: Series[str] | None = pa.Field(nullable=True, str_matches=_ISO4217)
     gross_weight_kg: Series[float] = pa.Field(nullable=False, gt=0, lt=100_000)
-    item_category: Optional[Series[str]] = pa.Field(nullable=True, isin=list(ITEM_CATEGORIES))
+    item_category: Series[str] | None = pa.Field(nullable=True, isin=list(ITEM_CATEGORIES))
 
-    origin_country: Optional[Series[str]] = pa.Field(nullable=True, str_matches=_ISO2)
-    routing_countries: Optional[Series[str]] = pa.Field(nullable=True, str_matches=_ROUTING)
+    origin_country: Series[str] | None = pa.Field(nullable=True, str_matches=_ISO2)
+    routing_countries: Series[str] | None = pa.Field(nullable=True, str_matches=_ROUTING)
 
     class Config:
         coerce = False  # coercion is done (and its failures reported) in validate.py
@@ -166,12 +164,12 @@ class LabelSchema(pa.DataFrameModel):
     outcome : str, one of :data:`OUTCOMES`, empty when not inspected.
     """
 
-    inspected: Optional[Series[bool]] = pa.Field(nullable=False)
-    selection_source: Optional[Series[str]] = pa.Field(nullable=True, isin=list(SELECTION_SOURCES))
-    inspected_at: Optional[Series[pd.DatetimeTZDtype]] = pa.Field(
+    inspected: Series[bool] | None = pa.Field(nullable=False)
+    selection_source: Series[str] | None = pa.Field(nullable=True, isin=list(SELECTION_SOURCES))
+    inspected_at: Series[pd.DatetimeTZDtype] | None = pa.Field(
         nullable=True, dtype_kwargs={"unit": "us", "tz": "UTC"}
     )
-    outcome: Optional[Series[str]] = pa.Field(nullable=True, isin=list(OUTCOMES))
+    outcome: Series[str] | None = pa.Field(nullable=True, isin=list(OUTCOMES))
 
     class Config:
         coerce = False

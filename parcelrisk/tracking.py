@@ -1,8 +1,8 @@
 """MLflow tracking, the model registry and promotion.
 
-Without configuration, runs go to ``sqlite:///mlflow.db`` with artifacts in
-``./mlartifacts`` (a real MLflow backend, nothing to start; open the UI with
-``mlflow ui --backend-store-uri sqlite:///mlflow.db --default-artifact-root ./mlartifacts``).
+Without configuration, runs go to ``sqlite:///mlflow.db`` in the working
+directory, with artifacts under ``./mlruns`` (a real MLflow backend, nothing to
+start; open the UI with ``mlflow ui --backend-store-uri sqlite:///mlflow.db``).
 With ``MLFLOW_TRACKING_URI`` set, runs go to that server.
 """
 
@@ -42,10 +42,7 @@ def _experiment(name: str) -> str:
     existing = mlflow.get_experiment_by_name(name)
     if existing is not None:
         return existing.experiment_id
-    artifact_root = None
-    if not os.environ.get("MLFLOW_TRACKING_URI"):
-        artifact_root = (Path.cwd() / "mlartifacts").as_uri()
-    return mlflow.create_experiment(name, artifact_location=artifact_root)
+    return mlflow.create_experiment(name)
 
 
 def _flat_params(cfg: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -81,10 +78,6 @@ def log_training(
 ) -> dict[str, str]:
     """Log a training run (params, data hash, metrics, plots, card, pyfunc model); maybe register it."""
     import mlflow
-    from mlflow.models import infer_signature
-
-    from parcelrisk.schema import MANIFEST_COLUMNS
-
     configure_tracking()
     meta = result.model.metadata
     with mlflow.start_run(experiment_id=_experiment(experiment)) as run:
@@ -106,16 +99,13 @@ def log_training(
         with tempfile.TemporaryDirectory() as tmp:
             model_dir = Path(tmp) / "parcelrisk_model"
             save_model(result.model, model_dir, card)
-            # An example of the input without personal data: codes, dates, numbers and descriptions only.
-            example_cols = [c for c in MANIFEST_COLUMNS if c in manifest and not c.startswith(("sender_", "recipient_")) or c in ("sender_country", "recipient_country")]
-            example = manifest[example_cols].head(3).copy()
-            example["declared_at"] = example["declared_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-            signature = infer_signature(example.astype("str"), None)
+            signature, example = pyfunc_signature()
             info = mlflow.pyfunc.log_model(
                 name="model",
                 loader_module="parcelrisk.pyfunc",
                 data_path=str(model_dir),
                 signature=signature,
+                input_example=example,
                 pip_requirements=["parcelrisk"],
             )
         out = {"run_id": run.info.run_id, "model_uri": info.model_uri}
@@ -126,6 +116,38 @@ def log_training(
         client.set_model_version_tag(REGISTERED_NAME, version.version, "model_version", meta["model_version"])
         out["registered_version"] = str(version.version)
     return out
+
+
+#: A made-up input example (never a row of the training data, which holds personal data).
+EXAMPLE_ITEM = {
+    "item_id": "RR123456785DE",
+    "declared_at": "2026-03-02T08:15:00Z",
+    "sender_name": "Example Sender Ltd",
+    "sender_country": "CN",
+    "recipient_name": "Example Recipient",
+    "recipient_address": "1 Example Street",
+    "recipient_postcode": "10115",
+    "recipient_country": "DE",
+    "description": "phone case",
+    "hs_code": "392690",
+    "declared_value": 4.5,
+    "currency": "EUR",
+    "gross_weight_kg": 0.08,
+    "service": "small_packet",
+    "item_category": "sale_of_goods",
+    "origin_country": "CN",
+}
+
+
+def pyfunc_signature() -> tuple[Any, pd.DataFrame]:
+    """Signature over every manifest column (types are checked by parcelrisk's own validation)."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, Schema
+
+    from parcelrisk.schema import MANIFEST_COLUMNS, REQUIRED_COLUMNS
+
+    inputs = Schema([ColSpec(AnyType(), c, required=c in REQUIRED_COLUMNS) for c in MANIFEST_COLUMNS])
+    return ModelSignature(inputs=inputs), pd.DataFrame([EXAMPLE_ITEM])
 
 
 @dataclass

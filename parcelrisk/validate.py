@@ -148,7 +148,16 @@ def _empty_rejects() -> pd.DataFrame:
 
 def _as_text(series: pd.Series) -> pd.Series:
     """Strings trimmed, empty and whitespace-only values missing, U+FFFD kept for checking."""
-    text = series.astype("str") if series.dtype != "str" else series
+    if series.dtype == "str":
+        text = series
+    else:
+        try:
+            text = series.astype("str")
+        except UnicodeDecodeError:  # raw bytes (a Parquet binary column): undecodable ones -> U+FFFD
+            text = series.map(
+                lambda v: v.decode("utf-8", errors="replace") if isinstance(v, bytes) else v,
+                na_action="ignore",
+            ).astype("str")
     text = text.str.strip()
     return text.mask(text.eq("") | series.isna())
 
@@ -225,6 +234,7 @@ class Validator:
         self.source = source
         self._seen_ids = np.array([], dtype="uint64")
         self._seen_rows = np.array([], dtype="int64")
+        self._columns_checked = False
 
     def check_columns(self, columns: Iterable[str]) -> None:
         """Fail the whole file if a required column is absent."""
@@ -237,7 +247,14 @@ class Validator:
 
     def validate(self, batch: RawBatch) -> ValidationResult:
         raw = batch.frame
-        self.check_columns(raw.columns)
+        if not self._columns_checked and (len(raw) or len(raw.columns)):
+            self.check_columns(raw.columns)
+            self._columns_checked = True
+        # A later JSON Lines chunk (or a chunk of only unreadable lines) may lack a key
+        # altogether: its rows then miss that field, row by row, as with any other chunk size.
+        absent = sorted(REQUIRED_COLUMNS - set(raw.columns))
+        if absent:
+            raw = raw.reindex(columns=[*raw.columns, *absent])
         issues = _Issues()
         for row, reason in batch.unreadable:
             mask = pd.Series([True], index=pd.Index([row], name=ROW))

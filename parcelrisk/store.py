@@ -1,0 +1,1010 @@
+"""The history store: pseudonymised entity keys and outcomes, in one DuckDB file.
+
+Entity profiles (:mod:`parcelrisk.profiles`) need to know, for each new item,
+what the same sender, recipient, address, phone number or e-mail address did
+before. The store keeps exactly what that needs and nothing personal:
+
+* ``items``: one row per item ever added: ``item_id`` (an item identifier is
+  not personal data), ``declared_at``, the five entity keys, the three
+  country codes, ``value_eur``, ``gross_weight_kg``, the latest known
+  ``inspected_at``/``outcome``, ``manifest_hash`` and ``added_at``;
+* ``outcomes``: every inspection result ever reported (item_id, inspected_at,
+  outcome, substance, quantity); the latest ``inspected_at`` per item (ties:
+  the one added last) is copied to ``items``;
+* ``watchlist``: intelligence entries ``(list_name, kind, key, added_at)``,
+  ``kind`` one of :data:`ENTITY_KINDS`;
+* ``meta``: schema version and a check value of the secret (an HMAC of a
+  fixed text, which does not reveal the secret), so that a store is never
+  read with keys made under another secret.
+
+Names, addresses, phone numbers and e-mail addresses never reach the file:
+they are normalised (:func:`normalise_entity`) and replaced by keys,
+HMAC-SHA256(secret, kind + normalised text) truncated to 8 bytes (signed
+int64, big-endian), computed once per distinct value (:func:`entity_keys`).
+Without the secret, keys cannot be reversed by hashing guesses.
+
+The secret
+    Production must set the environment variable ``PARCELRISK_SECRET`` (any
+    long random string, kept like a password, identical for training,
+    scoring and the store). :func:`secret_from_env` falls back to a fixed,
+    public development secret, with a warning; keys made with it are only
+    pseudonymous against people who do not read this source.
+
+Concurrency
+    DuckDB allows one writing process per file. A second writer (another
+    process, or a second :class:`HistoryStore` in this process) gets
+    :class:`~parcelrisk.errors.StoreError` "history store X is in use by
+    another process"; read-only opens can share the file with each other
+    (but not with a writer). Every ``add_*`` runs in one transaction, so a
+    process killed half-way leaves the store as it was before the call.
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "h.duckdb"
+>>> with HistoryStore.open(path, secret=b"test") as store:
+...     store.counts()
+{'items': 0, 'outcomes': 0, 'watchlist': 0}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import threading
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from parcelrisk.errors import InputError, StoreError
+from parcelrisk.schema import OUTCOMES, LabelSchema, ManifestSchema, RejectSchema
+
+__all__ = [
+    "HistoryStore",
+    "normalise_entity",
+    "entity_keys",
+    "secret_from_env",
+    "default_store_path",
+    "KEY_COLUMNS",
+    "ENTITY_KINDS",
+    "ABBREVIATIONS",
+    "DEFAULT_STORE_NAME",
+    "DEV_SECRET",
+]
+
+M = ManifestSchema
+L = LabelSchema
+R = RejectSchema
+
+#: Default file name of the store, in the working directory (or ``$PARCELRISK_STORE``).
+DEFAULT_STORE_NAME = "parcelrisk_history.duckdb"
+#: Development secret used when ``PARCELRISK_SECRET`` is unset. Public: never use it in production.
+DEV_SECRET = b"parcelrisk-development-secret-do-not-use-in-production"
+SCHEMA_VERSION = "1"
+
+#: Entity kinds, in the order of :data:`KEY_COLUMNS`.
+ENTITY_KINDS = ("sender", "recipient", "address", "phone", "email")
+#: Key columns returned by :func:`entity_keys` (and stored in ``items``).
+KEY_COLUMNS = tuple(f"{kind}_key" for kind in ENTITY_KINDS)
+#: Extra column (besides the manifest schema) carried through to the store.
+VALUE_EUR = "value_eur"
+
+#: Whole-word abbreviations expanded by :func:`normalise_entity` (after lower-casing and
+#: punctuation removal). ``str`` maps to ``strasse``, not ``street``: "Str." is the common
+#: German abbreviation, while English addresses write "St". ``strasse`` is also glued to
+#: the word before it, so "Berliner Str. 5", "Berliner Strasse 5" and "Berlinerstraße 5"
+#: all become ``berlinerstrasse 5``. Keep the table small: every entry changes keys.
+ABBREVIATIONS: dict[str, str] = {
+    "st": "street",
+    "str": "strasse",
+    "rd": "road",
+    "ave": "avenue",
+    "av": "avenue",
+    "blvd": "boulevard",
+    "ln": "lane",
+    "hwy": "highway",
+    "sq": "square",
+    "apt": "apartment",
+    "appt": "apartment",
+    "bldg": "building",
+    "fl": "floor",
+}
+_GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
+_SEP = "\x1f"  # unit separator between the parts of a composite key
+_SECRET_CHECK_TEXT = b"parcelrisk history store secret check"
+
+_open_writers: set[str] = set()
+_open_lock = threading.Lock()
+
+
+# -- secret ---------------------------------------------------------------------------------
+
+
+def secret_from_env() -> bytes:
+    """The HMAC secret: ``$PARCELRISK_SECRET`` (UTF-8), else :data:`DEV_SECRET` with a warning.
+
+    Production must set ``PARCELRISK_SECRET``; the development default is public.
+    """
+    value = os.environ.get("PARCELRISK_SECRET", "")
+    if value:
+        return value.encode("utf-8")
+    warnings.warn(
+        "PARCELRISK_SECRET is not set: entity keys use the public development secret "
+        "(set PARCELRISK_SECRET in production)",
+        UserWarning,
+        stacklevel=2,
+    )
+    return DEV_SECRET
+
+
+def default_store_path() -> Path:
+    """``$PARCELRISK_STORE`` if set, else ``parcelrisk_history.duckdb`` in the working directory."""
+    env = os.environ.get("PARCELRISK_STORE", "")
+    return Path(env) if env else Path.cwd() / DEFAULT_STORE_NAME
+
+
+# -- normalisation and keys -----------------------------------------------------------------
+
+
+def normalise_entity(series: pd.Series) -> pd.Series:
+    """Normalise names and addresses for matching (vectorised ``.str`` operations).
+
+    NFKD with combining accents removed and case-folded (``ß`` -> ``ss``) for
+    non-ASCII text, lower-cased otherwise; punctuation to spaces;
+    :data:`ABBREVIATIONS` expanded; ``strasse`` glued to the word before it;
+    whitespace collapsed. Missing or blank values become missing. Letters
+    and digits of every script are kept.
+
+    >>> normalise_entity(pd.Series(["  Müller-Lüdenscheidt,  Hauptstr. 5 ", "12 Main St.",
+    ...                             "Berliner Straße 5", " ", None])).tolist()
+    ['muller ludenscheidt hauptstrasse 5', '12 main street', 'berlinerstrasse 5', nan, nan]
+    """
+    text = series.astype("str") if series.dtype != "str" else series
+    text = text.where(series.notna())
+    non_ascii = ~text.str.isascii().fillna(True).astype(bool)
+    if non_ascii.any():
+        folded = (
+            text[non_ascii]
+            .str.normalize("NFKD")
+            .str.replace("[\u0300-\u036f]", "", regex=True)
+            .str.casefold()
+        )
+        text = text.str.lower().mask(non_ascii, folded)
+    else:
+        text = text.str.lower()
+    # Patterns are chosen so that pandas keeps them on the pyarrow (RE2) path: no \s, \w,
+    # \b or \d (Python's re fallback would be per row). \pL etc. are RE2-only.
+    text = text.str.replace(r"[^\pL\pN\pM\s]", " ", regex=True)
+    text = text.str.replace("[ \t\n\r\f]+", " ", regex=True).str.strip()
+    has_abbr = text.str.contains(_ABBREVIATION_PATTERN, regex=True).fillna(False).astype(bool)
+    if has_abbr.any():
+        sub = " " + text[has_abbr] + " "
+        for short, long in ABBREVIATIONS.items():
+            sub = sub.str.replace(f" {short} ", f" {long} ", regex=False)
+        # standalone "str" is "strasse" by now, so a remaining "str " ends a word: hauptstr
+        sub = sub.str.replace("str ", "strasse ", regex=False)
+        # "berliner strasse" -> "berlinerstrasse" (a leading one only loses the padding)
+        sub = sub.str.replace(" strasse ", "strasse ", regex=False)
+        text = text.mask(has_abbr, sub.str.strip())
+    return text.mask(text.eq(""))
+
+
+_ABBREVIATION_PATTERN = "(?:^| )(?:" + "|".join(ABBREVIATIONS) + "|strasse)(?: |$)|str(?: |$)"
+
+
+def _country(values: pd.Series) -> pd.Series:
+    text = values.str.strip().str.upper()
+    return text.mask(text.eq(""))
+
+
+def _postcode(values: pd.Series) -> pd.Series:
+    text = values.str.upper().str.replace(r"[^\pL\pN]", "", regex=True)
+    return text.mask(text.eq(""))
+
+
+def _phone(values: pd.Series) -> pd.Series:
+    """Digits only, leading ``00`` dropped; under 6 digits or one repeated digit -> NA."""
+    digits = values.str.replace("[^0-9]", "", regex=True).str.replace("^00", "", regex=True)
+    repeated = digits.str.fullmatch("|".join(f"{d}+" for d in range(10))).fillna(False)
+    return digits.mask(digits.str.len().lt(6).fillna(True) | repeated.astype(bool))
+
+
+def _email(values: pd.Series) -> pd.Series:
+    """Trimmed, lower-cased; Gmail local parts without dots and ``+tags``; not an address -> NA."""
+    text = values.str.strip().str.lower()
+    ok = text.str.fullmatch(r"[^@ \t\n\r\f]+@[^@ \t\n\r\f]+\.[^@ \t\n\r\f]+")
+    ok = ok.fillna(False).astype(bool)
+    local = text.str.replace(r"@[^@]*$", "", regex=True)
+    domain = text.str.replace(r"^.*@", "", regex=True)
+    gmail = domain.isin(_GMAIL_DOMAINS)
+    if gmail.any():
+        plain = local.str.replace(".", "", regex=False).str.replace(r"\+.*$", "", regex=True)
+        local = local.mask(gmail, plain)
+        domain = domain.mask(gmail, "gmail.com")
+    return (local + "@" + domain).where(ok)
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name in frame:
+        return frame[name]
+    return pd.Series(pd.NA, index=frame.index, dtype="str")
+
+
+def _factor(values: pd.Series, normaliser: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, labels): codes index distinct *normalised* values (-1: missing).
+
+    The normaliser runs on the distinct raw values only.
+    """
+    text = values.astype("str") if values.dtype != "str" else values
+    raw_codes, raw_uniques = pd.factorize(text, use_na_sentinel=True)
+    if len(raw_uniques) == 0:
+        return np.full(len(values), -1, dtype=np.int64), np.array([], dtype=object)
+    normalised = normaliser(pd.Series(raw_uniques, dtype="str"))
+    norm_codes, labels = pd.factorize(normalised, use_na_sentinel=True)
+    codes = np.where(raw_codes >= 0, norm_codes[np.maximum(raw_codes, 0)], -1)
+    return codes.astype(np.int64), np.asarray(labels, dtype=object)
+
+
+def _combine(codes: list[np.ndarray], valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(combination code per row, -1 where not valid; first row of each combination).
+
+    Codes are numbered in order of first appearance, so the first rows are
+    where a code exceeds every code before it.
+    """
+    combo = codes[0] + 1
+    for part in codes[1:]:
+        combo = combo * (int(part.max(initial=-1)) + 2) + (part + 1)
+        combo = pd.factorize(combo)[0].astype(np.int64)
+    rows = np.flatnonzero(valid)
+    dense = pd.factorize(combo[rows])[0].astype(np.int64)
+    out = np.full(len(combo), -1, dtype=np.int64)
+    out[rows] = dense
+    if len(dense) == 0:
+        return out, rows
+    seen = np.maximum.accumulate(dense)
+    new = np.concatenate([[True], dense[1:] > seen[:-1]])
+    return out, rows[new]
+
+
+def _hmac64(texts: pa.Array, secret: bytes) -> np.ndarray:
+    """First 8 bytes (big-endian signed int64) of HMAC-SHA256(secret, text), per text.
+
+    Computed with DuckDB's vectorised, multi-threaded ``sha256`` as
+    ``H((K ^ opad) || H((K ^ ipad) || text))`` (RFC 2104) in a private
+    in-memory database, so the cost per million distinct values is well under
+    a second. Equal to :func:`hmac.digest` (a test checks it).
+    """
+    if len(texts) == 0:
+        return np.array([], dtype=np.int64)
+    key = hashlib.sha256(secret).digest() if len(secret) > 64 else secret
+    key = key.ljust(64, b"\0")
+    ipad = bytes(b ^ 0x36 for b in key)
+    opad = bytes(b ^ 0x5C for b in key)
+    con = duckdb.connect()
+    try:
+        con.register("_texts", pa.table({"pos": np.arange(len(texts)), "m": texts}))
+        out = con.sql(
+            """SELECT pos, CAST(CAST(u AS HUGEINT)
+                   - CASE WHEN u >= 9223372036854775808 THEN 18446744073709551616 ELSE 0 END
+                   AS BIGINT) AS k
+            FROM (SELECT pos, CAST('0x' || left(
+                           sha256($opad || unhex(sha256($ipad || encode(m)))), 16) AS UBIGINT) AS u
+                  FROM _texts)""",
+            params={"ipad": ipad, "opad": opad},
+        ).fetchnumpy()
+    finally:
+        con.close()
+    keys = np.empty(len(texts), dtype=np.int64)
+    keys[np.asarray(out["pos"])] = np.asarray(out["k"])
+    return keys
+
+
+def _keys(
+    kind: str,
+    parts: list[tuple[np.ndarray, np.ndarray]],
+    required: list[bool],
+    secret: bytes,
+    index: pd.Index,
+) -> pd.Series:
+    """Keys of ``kind<US>part1<US>part2...`` per row, HMAC'd once per distinct combination.
+
+    Optional missing parts are empty strings; a missing required part makes the key NA.
+    """
+    codes = [c for c, _ in parts]
+    valid = np.ones(len(index), dtype=bool)
+    for c, needed in zip(codes, required, strict=True):
+        if needed:
+            valid &= c >= 0
+    combo, rows = _combine(codes, valid)
+    text = pd.Series(kind, index=pd.RangeIndex(len(rows)), dtype="str")
+    for c, labels in parts:
+        picked = c[rows]
+        values = np.where(picked >= 0, labels[np.maximum(picked, 0)] if len(labels) else "", "")
+        text = text + _SEP + pd.Series(values, dtype="str")
+    hashed = _hmac64(pa.array(text, pa.string()), secret)
+    values = np.where(combo >= 0, hashed[np.maximum(combo, 0)] if len(hashed) else 0, 0)
+    return pd.Series(pd.arrays.IntegerArray(values.astype(np.int64), combo < 0), index=index)
+
+
+def entity_keys(frame: pd.DataFrame, secret: bytes) -> pd.DataFrame:
+    """Pseudonymous keys of the five parties of each row (nullable Int64, same index).
+
+    ==============  =======================================================  ==================
+    column          keyed text (each part normalised)                        NA when missing
+    ==============  =======================================================  ==================
+    sender_key      sender_name, sender_country                              sender_name
+    recipient_key   recipient_name, recipient address key parts              name or address
+    address_key     recipient_address, recipient_postcode, recipient_country address
+    phone_key       recipient_phone, digits only                             phone (< 6 digits)
+    email_key       recipient_email, lower-cased (Gmail dots and +tags off)  not an address
+    ==============  =======================================================  ==================
+
+    Key = first 8 bytes of HMAC-SHA256(secret, kind + parts) as a signed
+    int64; the kind is part of the text, so equal strings of different kinds
+    get different keys. Columns absent from ``frame`` count as missing.
+    Normalisation runs once per distinct value of each column and the HMAC
+    once per distinct combination, so the cost follows the number of
+    distinct parties, not of rows.
+
+    >>> keys = entity_keys(pd.DataFrame({"sender_name": ["ACME Ltd.", "acme ltd", None],
+    ...     "sender_country": ["CN", "cn", "CN"]}), secret=b"k")
+    >>> keys.sender_key.iloc[0] == keys.sender_key.iloc[1], keys.sender_key.isna().tolist()
+    (np.True_, [False, False, True])
+    """
+    if not isinstance(secret, bytes | bytearray) or not secret:
+        raise StoreError("the entity-key secret must be non-empty bytes (set PARCELRISK_SECRET)")
+    secret = bytes(secret)
+    index = frame.index
+    sender_name = _factor(_column(frame, M.sender_name), normalise_entity)
+    sender_country = _factor(_column(frame, M.sender_country), _country)
+    name = _factor(_column(frame, M.recipient_name), normalise_entity)
+    address = _factor(_column(frame, M.recipient_address), normalise_entity)
+    postcode = _factor(_column(frame, M.recipient_postcode), _postcode)
+    country = _factor(_column(frame, M.recipient_country), _country)
+    phone = _factor(_column(frame, M.recipient_phone), _phone)
+    email = _factor(_column(frame, M.recipient_email), _email)
+    keys = {
+        "sender": _keys("sender", [sender_name, sender_country], [True, False], secret, index),
+        "recipient": _keys(
+            "recipient",
+            [name, address, postcode, country],
+            [True, True, False, False],
+            secret,
+            index,
+        ),
+        "address": _keys(
+            "address", [address, postcode, country], [True, False, False], secret, index
+        ),
+        "phone": _keys("phone", [phone], [True], secret, index),
+        "email": _keys("email", [email], [True], secret, index),
+    }
+    return pd.DataFrame({f"{kind}_key": keys[kind] for kind in ENTITY_KINDS}, index=index)
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """Execute and fetch everything, so no unfinished result blocks the connection."""
+    return (
+        con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    )
+
+
+def _secret_check(secret: bytes) -> str:
+    return hmac.new(secret, _SECRET_CHECK_TEXT, "sha256").hexdigest()[:16]
+
+
+# -- the store ------------------------------------------------------------------------------
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    item_id VARCHAR NOT NULL,
+    declared_at TIMESTAMPTZ NOT NULL,
+    sender_key BIGINT,
+    recipient_key BIGINT,
+    address_key BIGINT,
+    phone_key BIGINT,
+    email_key BIGINT,
+    sender_country VARCHAR,
+    origin_country VARCHAR,
+    recipient_country VARCHAR,
+    value_eur DOUBLE,
+    gross_weight_kg DOUBLE,
+    inspected_at TIMESTAMPTZ,
+    outcome VARCHAR,
+    manifest_hash VARCHAR,
+    added_at TIMESTAMPTZ NOT NULL
+);
+CREATE SEQUENCE IF NOT EXISTS outcome_seq;
+CREATE TABLE IF NOT EXISTS outcomes (
+    seq BIGINT NOT NULL,
+    item_id VARCHAR NOT NULL,
+    inspected_at TIMESTAMPTZ NOT NULL,
+    outcome VARCHAR NOT NULL,
+    substance VARCHAR,
+    quantity DOUBLE,
+    added_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS watchlist (
+    list_name VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    key BIGINT NOT NULL,
+    added_at TIMESTAMPTZ NOT NULL
+);
+"""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    """Timestamps as tz-aware UTC microseconds (naive values are taken as UTC)."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+    from parcelrisk.validate import parse_timestamps
+
+    return parse_timestamps(values)
+
+
+def _timestamps(values: pd.Series) -> pa.Array:
+    """UTC timestamps (tz-aware series) as an Arrow ``timestamp[us, UTC]`` array, NaT -> null."""
+    naive = values.astype("datetime64[us, UTC]").dt.tz_convert(None).to_numpy()
+    return pa.array(naive, pa.timestamp("us", tz="UTC"), from_pandas=True)
+
+
+def _frame_hash(item_ids: pd.Series) -> str:
+    ids = np.sort(item_ids.astype("str").to_numpy(dtype=object))
+    return hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()
+
+
+def _value_eur(frame: pd.DataFrame) -> pd.Series:
+    """``value_eur`` if the frame carries it, else converted with the default reference rates."""
+    if VALUE_EUR in frame:
+        return pd.to_numeric(frame[VALUE_EUR], errors="coerce").astype("float64")
+    try:
+        from parcelrisk.features.value import value_in_eur
+        from parcelrisk.reference import load_reference
+
+        return value_in_eur(frame, load_reference()).astype("float64")
+    except Exception:  # reference data unavailable: the value is only used for split shipments
+        return pd.Series(np.nan, index=frame.index, dtype="float64")
+
+
+def _known_outcomes(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(inspected_at, outcome) of labelled rows; missing where either is unknown."""
+    if L.outcome not in frame or L.inspected_at not in frame:
+        na_t = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
+        return na_t, pd.Series(pd.NA, index=frame.index, dtype="str")
+    when = _utc(frame[L.inspected_at])
+    outcome = frame[L.outcome].astype("str").str.strip().str.lower()
+    known = when.notna() & outcome.isin(OUTCOMES).fillna(False)
+    return when.where(known), outcome.where(known)
+
+
+class HistoryStore:
+    """Pseudonymised item history, outcomes and watch-lists in a DuckDB file.
+
+    Parameters
+    ----------
+    path : path, optional
+        The DuckDB file; default :func:`default_store_path`. Created on first
+        write open.
+    secret : bytes, optional
+        HMAC key of the entity keys; default :func:`secret_from_env`. A store
+        refuses a secret other than the one it was created with.
+    read_only : bool
+        Open for reading (several processes may read at once). A read-only
+        open of a missing file is an error.
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        secret: bytes | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
+        self.path = Path(path) if path is not None else default_store_path()
+        self.secret = secret if secret is not None else secret_from_env()
+        self.read_only = read_only
+        self._registered: str | None = None
+        resolved = str(self.path.resolve())
+        if not read_only:
+            with _open_lock:
+                if resolved in _open_writers:
+                    raise StoreError(
+                        f"history store {self.path} is in use by another writer in this process"
+                    )
+                _open_writers.add(resolved)
+            self._registered = resolved
+        try:
+            self.con = self._connect()
+            self._prepare()
+        except BaseException:
+            self._release()
+            raise
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        secret: bytes | None = None,
+        read_only: bool = False,
+    ) -> HistoryStore:
+        """Open (and, for writing, create if needed) the store at ``path``."""
+        return cls(path, secret, read_only=read_only)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        if self.read_only and not self.path.is_file():
+            raise StoreError(f"history store {self.path}: no such file (add a manifest first)")
+        if not self.read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(str(self.path), read_only=self.read_only)
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" in text.lower():
+                holder = (
+                    text.split("Conflicting lock is held in", 1)[-1].split("See also")[0].strip()
+                )
+                detail = f" ({holder.rstrip('.')})" if holder and holder != text else ""
+                raise StoreError(
+                    f"history store {self.path} is in use by another process{detail}"
+                ) from None
+            raise StoreError(f"history store {self.path}: cannot open ({text})") from None
+        except duckdb.ConnectionException:
+            raise StoreError(
+                f"history store {self.path} is in use by another process "
+                "(already open in this process with a different mode)"
+            ) from None
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"history store {self.path}: not a readable history store ({exc})"
+            ) from None
+        _run(con, "SET TimeZone = 'UTC'")
+        return con
+
+    def _prepare(self) -> None:
+        check = _secret_check(self.secret)
+        try:
+            if not self.read_only:
+                self.con.begin()
+                _run(self.con, _DDL)
+                _run(
+                    self.con,
+                    "INSERT INTO meta VALUES ('schema_version', ?), ('secret_check', ?) "
+                    "ON CONFLICT DO NOTHING",
+                    [SCHEMA_VERSION, check],
+                )
+                self.con.commit()
+            meta = dict(_run(self.con, "SELECT name, value FROM meta"))
+        except duckdb.Error as exc:
+            self._rollback()
+            self.con.close()
+            raise StoreError(
+                f"history store {self.path}: not a parcelrisk history store ({exc})"
+            ) from None
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            self.con.close()
+            raise StoreError(
+                f"history store {self.path} has schema version {meta.get('schema_version')!r}; "
+                f"this parcelrisk expects {SCHEMA_VERSION}"
+            )
+        if meta.get("secret_check") != check:
+            self.con.close()
+            raise StoreError(
+                f"history store {self.path} was built with a different secret "
+                "(PARCELRISK_SECRET must be the same for every run)"
+            )
+
+    def _release(self) -> None:
+        if self._registered is not None:
+            with _open_lock:
+                _open_writers.discard(self._registered)
+            self._registered = None
+
+    def close(self) -> None:
+        """Close the file (checkpointing it); safe to call twice."""
+        try:
+            if getattr(self, "con", None) is not None:
+                self.con.close()
+        finally:
+            self.con = None  # type: ignore[assignment]
+            self._release()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # pragma: no cover - safety net
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        mode = "read-only" if self.read_only else "read-write"
+        return f"HistoryStore({str(self.path)!r}, {mode})"
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _writable(self) -> duckdb.DuckDBPyConnection:
+        if self.con is None:
+            raise StoreError(f"history store {self.path} is closed")
+        if self.read_only:
+            raise StoreError(f"history store {self.path} is open read-only")
+        return self.con
+
+    def _rollback(self) -> None:
+        try:
+            self.con.rollback()
+        except duckdb.Error:
+            pass
+
+    def _transaction(self, work: Any) -> Any:
+        con = self._writable()
+        con.begin()
+        try:
+            result = work(con)
+            con.commit()
+            return result
+        except duckdb.Error as exc:
+            self._rollback()
+            raise StoreError(
+                f"history store {self.path}: write failed, nothing was changed ({exc})"
+            ) from None
+        except BaseException:
+            self._rollback()
+            raise
+
+    def counts(self) -> dict[str, int]:
+        """Number of rows in items, outcomes and watchlist."""
+        if self.con is None:
+            raise StoreError(f"history store {self.path} is closed")
+        return {
+            table: int(_run(self.con, f"SELECT count(*) FROM {table}")[0][0])
+            for table in ("items", "outcomes", "watchlist")
+        }
+
+    # -- writes -----------------------------------------------------------------------------
+    def add_manifest(self, frame: pd.DataFrame, manifest_hash: str | None = None) -> int:
+        """Add validated manifest rows; items already stored (by item_id) are left alone.
+
+        Only keys, countries, value, weight, times and labels are stored. If
+        the frame carries labels (``inspected_at`` and ``outcome``), they are
+        recorded as outcomes of the new items. ``value_eur`` is taken from
+        the frame or converted with the default reference rates.
+        ``manifest_hash`` defaults to a SHA-256 of the sorted item ids.
+        Returns the number of items added.
+        """
+        self._writable()
+        for column in (M.item_id, M.declared_at):
+            if column not in frame:
+                raise InputError(f"manifest frame lacks required column {column!r}")
+        if frame.empty:
+            return 0
+        digest = manifest_hash or _frame_hash(frame[M.item_id])
+        frame = self._unknown_items(frame)  # keys only for items not stored yet
+        if frame.empty:
+            return 0
+        keys = entity_keys(frame, self.secret)
+        when, outcome = _known_outcomes(frame)
+        now = _utc_now()
+        table = pa.table(
+            {
+                "pos": pa.array(np.arange(len(frame), dtype=np.int64)),
+                M.item_id: pa.array(
+                    frame[M.item_id].astype("str").to_numpy(dtype=object), pa.string()
+                ),
+                M.declared_at: _timestamps(_utc(frame[M.declared_at])),
+                **{k: pa.array(keys[k], pa.int64()) for k in KEY_COLUMNS},
+                **{
+                    c: pa.array(
+                        _column(frame, c).astype("str").to_numpy(dtype=object, na_value=None),
+                        pa.string(),
+                    )
+                    for c in (M.sender_country, M.origin_country, M.recipient_country)
+                },
+                VALUE_EUR: pa.array(_value_eur(frame), pa.float64(), from_pandas=True),
+                M.gross_weight_kg: pa.array(
+                    pd.to_numeric(_column(frame, M.gross_weight_kg), errors="coerce").astype(
+                        "float64"
+                    ),
+                    pa.float64(),
+                    from_pandas=True,
+                ),
+                L.inspected_at: _timestamps(when),
+                L.outcome: pa.array(outcome.to_numpy(dtype=object, na_value=None), pa.string()),
+            }
+        )
+        if table.column(M.item_id).null_count or table.column(M.declared_at).null_count:
+            raise InputError(
+                "manifest frame has rows without item_id or declared_at (validate it first)"
+            )
+
+        def work(con: duckdb.DuckDBPyConnection) -> int:
+            con.register("_pr_new", table)
+            try:
+                _run(
+                    con,
+                    """CREATE OR REPLACE TEMP TABLE _pr_fresh AS
+                    SELECT * FROM _pr_new n
+                    WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.item_id = n.item_id)
+                    QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY pos) = 1""",
+                )
+                cols = ", ".join(
+                    [
+                        M.item_id,
+                        M.declared_at,
+                        *KEY_COLUMNS,
+                        M.sender_country,
+                        M.origin_country,
+                        M.recipient_country,
+                        VALUE_EUR,
+                        M.gross_weight_kg,
+                        L.inspected_at,
+                        L.outcome,
+                    ]
+                )
+                added = _run(
+                    con,
+                    f"INSERT INTO items SELECT {cols}, ?, ? FROM _pr_fresh "
+                    "ORDER BY declared_at, pos",
+                    [digest, now],
+                )[0][0]
+                _run(
+                    con,
+                    """INSERT INTO outcomes
+                    SELECT nextval('outcome_seq'), item_id, inspected_at, outcome, NULL, NULL, ?
+                    FROM (SELECT * FROM _pr_fresh WHERE outcome IS NOT NULL ORDER BY pos)""",
+                    [now],
+                )
+                _run(con, "DROP TABLE _pr_fresh")
+            finally:
+                con.unregister("_pr_new")
+            return int(added)
+
+        return int(self._transaction(work))
+
+    def _unknown_items(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rows of ``frame`` whose item_id is not in the store (a cheap pre-filter)."""
+        ids = pa.table({M.item_id: pa.array(frame[M.item_id].astype("str"), pa.string())})
+        self.con.register("_pr_ids", ids)
+        try:
+            known = self.con.sql(
+                "SELECT DISTINCT i.item_id FROM items i "
+                "SEMI JOIN _pr_ids n ON i.item_id = n.item_id"
+            ).fetchnumpy()[M.item_id]
+        finally:
+            self.con.unregister("_pr_ids")
+        if len(known) == 0:
+            return frame
+        return frame[~frame[M.item_id].astype("str").isin(pd.Index(known, dtype="str"))]
+
+    def add_outcomes(self, frame: pd.DataFrame) -> tuple[int, pd.DataFrame]:
+        """Record inspection outcomes; returns (rows added, rejects).
+
+        ``frame`` has ``item_id``, ``inspected_at``, ``outcome`` (one of
+        :data:`~parcelrisk.schema.OUTCOMES`) and optionally ``substance`` and
+        ``quantity``. Rows for item ids the store does not know, with an
+        unreadable time or outcome, or inspected before the item was
+        declared are returned as rejects (columns of
+        :class:`~parcelrisk.schema.RejectSchema`; ``row`` is the frame's
+        ``row`` index if it has one, else 1-based position); they are never
+        dropped silently. An outcome already recorded is not recorded again.
+        The latest ``inspected_at`` per item (ties: the last added) becomes
+        the item's outcome.
+        """
+        self._writable()
+        missing = [c for c in (M.item_id, L.inspected_at, L.outcome) if c not in frame]
+        if missing:
+            raise InputError(f"outcomes lack required column(s): {', '.join(missing)}")
+        rows = (
+            frame.index.to_numpy(dtype="int64")
+            if frame.index.name == "row" and pd.api.types.is_integer_dtype(frame.index.dtype)
+            else np.arange(1, len(frame) + 1, dtype="int64")
+        )
+        item_id = frame[M.item_id].astype("str").str.strip()
+        item_id = item_id.mask(item_id.eq("") | frame[M.item_id].isna())
+        when = _utc(frame[L.inspected_at])
+        outcome = (
+            frame[L.outcome]
+            .astype("str")
+            .str.strip()
+            .str.lower()
+            .str.replace(r"[\s-]+", "_", regex=True)
+        )
+        substance = _column(frame, "substance").astype("str").str.strip()
+        substance = substance.mask(substance.eq(""))
+        quantity = pd.to_numeric(_column(frame, "quantity"), errors="coerce").astype("float64")
+
+        problems: list[tuple[np.ndarray, str, str]] = []
+
+        def flag(mask: pd.Series, field: str, reason: str) -> None:
+            m = mask.fillna(False).to_numpy(dtype=bool)
+            if m.any():
+                problems.append((m, field, reason))
+
+        flag(item_id.isna(), M.item_id, "required field is empty")
+        flag(when.isna(), L.inspected_at, "not a date/time we can read")
+        flag(~outcome.isin(OUTCOMES), L.outcome, f"not one of {', '.join(OUTCOMES)}")
+        bad = np.zeros(len(frame), dtype=bool)
+        for m, _, _ in problems:
+            bad |= m
+        table = pa.table(
+            {
+                "pos": pa.array(np.arange(len(frame), dtype=np.int64)),
+                M.item_id: pa.array(item_id.to_numpy(dtype=object, na_value=None), pa.string()),
+                L.inspected_at: _timestamps(when),
+                L.outcome: pa.array(outcome.to_numpy(dtype=object, na_value=None), pa.string()),
+                "substance": pa.array(substance.to_numpy(dtype=object, na_value=None), pa.string()),
+                "quantity": pa.array(quantity, pa.float64(), from_pandas=True),
+                "ok": pa.array(~bad),
+            }
+        )
+        now = _utc_now()
+
+        def work(con: duckdb.DuckDBPyConnection) -> tuple[int, np.ndarray, np.ndarray]:
+            con.register("_pr_out", table)
+            try:
+                status = con.sql(
+                    """SELECT o.pos,
+                        CASE WHEN i.item_id IS NULL THEN 1
+                             WHEN o.inspected_at < i.declared_at THEN 2 ELSE 0 END AS problem
+                    FROM _pr_out o LEFT JOIN items i ON i.item_id = o.item_id
+                    WHERE o.ok ORDER BY o.pos"""
+                ).fetchnumpy()
+                _run(
+                    con,
+                    """CREATE OR REPLACE TEMP TABLE _pr_good AS
+                    SELECT o.* FROM _pr_out o JOIN items i ON i.item_id = o.item_id
+                    WHERE o.ok AND o.inspected_at >= i.declared_at""",
+                )
+                added = _run(
+                    con,
+                    """INSERT INTO outcomes
+                    SELECT nextval('outcome_seq'), item_id, inspected_at, outcome,
+                        substance, quantity, ?
+                    FROM (
+                        SELECT * FROM _pr_good g
+                        WHERE NOT EXISTS (
+                            SELECT 1 FROM outcomes x
+                            WHERE x.item_id = g.item_id AND x.inspected_at = g.inspected_at
+                              AND x.outcome = g.outcome
+                              AND x.substance IS NOT DISTINCT FROM g.substance
+                              AND x.quantity IS NOT DISTINCT FROM g.quantity)
+                        QUALIFY row_number() OVER (
+                            PARTITION BY item_id, inspected_at, outcome, substance, quantity
+                            ORDER BY pos) = 1
+                        ORDER BY pos)""",
+                    [now],
+                )[0][0]
+                _run(
+                    con,
+                    """UPDATE items SET inspected_at = w.inspected_at, outcome = w.outcome
+                    FROM (
+                        SELECT item_id, inspected_at, outcome FROM outcomes
+                        WHERE item_id IN (SELECT item_id FROM _pr_good)
+                        QUALIFY row_number() OVER (
+                            PARTITION BY item_id ORDER BY inspected_at DESC, seq DESC) = 1
+                    ) w
+                    WHERE items.item_id = w.item_id""",
+                )
+                _run(con, "DROP TABLE _pr_good")
+            finally:
+                con.unregister("_pr_out")
+            return int(added), status["pos"], status["problem"]
+
+        added, pos, problem = self._transaction(work)
+        unknown = np.zeros(len(frame), dtype=bool)
+        early = np.zeros(len(frame), dtype=bool)
+        unknown[pos[problem == 1]] = True
+        early[pos[problem == 2]] = True
+        if unknown.any():
+            problems.append((unknown, M.item_id, "unknown item_id"))
+        if early.any():
+            problems.append((early, L.inspected_at, "inspected before the item was declared"))
+        return added, _rejects(rows, item_id, problems)
+
+    def add_watchlist(self, frame: pd.DataFrame, list_name: str) -> int:
+        """Add watch-list entries keyed like manifest parties; returns new entries.
+
+        ``frame`` may have any of sender_name/sender_country,
+        recipient_name/recipient_address/recipient_postcode/recipient_country,
+        recipient_phone, recipient_email; each row adds one entry per party
+        kind whose key can be formed (see :func:`entity_keys`: a sender needs
+        name and country to match manifests keyed with both; an address needs
+        the same address, postcode and country parts as the manifests). Raw
+        values are never stored.
+        """
+        self._writable()
+        name = (list_name or "").strip()
+        if not name:
+            raise InputError("a watch-list needs a name (--list NAME)")
+        if "|" in name:
+            raise InputError(f"watch-list name {name!r} must not contain '|'")
+        party_columns = {
+            M.sender_name,
+            M.recipient_name,
+            M.recipient_address,
+            M.recipient_phone,
+            M.recipient_email,
+        }
+        if not party_columns & set(frame.columns):
+            raise InputError(
+                f"watch-list has none of the party columns {', '.join(sorted(party_columns))}"
+            )
+        for part, needs in (
+            (M.sender_name, M.sender_country),
+            (M.recipient_address, M.recipient_country),
+        ):
+            if part in frame and needs not in frame:
+                raise InputError(
+                    f"watch-list has {part} but no {needs}: manifests key this party with its "
+                    f"country, so entries without {needs} would never match"
+                )
+        keys = entity_keys(frame, self.secret)
+        parts = [
+            pd.DataFrame({"kind": kind, "key": keys[f"{kind}_key"].dropna().astype("int64")})
+            for kind in ENTITY_KINDS
+        ]
+        entries = pd.concat(parts, ignore_index=True).drop_duplicates()
+        table = pa.table(
+            {
+                "kind": pa.array(entries["kind"].to_numpy(dtype=object), pa.string()),
+                "key": pa.array(entries["key"].to_numpy(dtype="int64"), pa.int64()),
+            }
+        )
+        now = _utc_now()
+
+        def work(con: duckdb.DuckDBPyConnection) -> int:
+            con.register("_pr_watch", table)
+            try:
+                added = _run(
+                    con,
+                    """INSERT INTO watchlist
+                    SELECT ?, kind, key, ? FROM _pr_watch w
+                    WHERE NOT EXISTS (SELECT 1 FROM watchlist x
+                        WHERE x.list_name = ? AND x.kind = w.kind AND x.key = w.key)""",
+                    [name, now, name],
+                )[0][0]
+            finally:
+                con.unregister("_pr_watch")
+            return int(added)
+
+        return int(self._transaction(work))
+
+
+def _rejects(
+    rows: np.ndarray, item_id: pd.Series, problems: list[tuple[np.ndarray, str, str]]
+) -> pd.DataFrame:
+    """One reject per row, fields and reasons joined as in :mod:`parcelrisk.validate`."""
+    fields: dict[int, list[str]] = {}
+    reasons: dict[int, list[str]] = {}
+    for mask, field, reason in problems:
+        for pos in np.flatnonzero(mask):
+            fields.setdefault(int(pos), []).append(field)
+            reasons.setdefault(int(pos), []).append(reason)
+    order = sorted(fields)
+    ids = item_id.to_numpy(dtype=object, na_value=None)
+    return pd.DataFrame(
+        {
+            R.row: pd.Series([int(rows[p]) for p in order], dtype="int64"),
+            R.item_id: pd.Series([ids[p] for p in order], dtype=object),
+            R.field: pd.Series([";".join(fields[p]) for p in order], dtype=object),
+            R.reason: pd.Series(["; ".join(reasons[p]) for p in order], dtype=object),
+        }
+    )

@@ -1,0 +1,131 @@
+"""MLflow: runs logged to a local SQLite store, registry aliases, promotion, pyfunc load and HTTP serving."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import parcelrisk
+from parcelrisk.report import model_card
+from parcelrisk.tracking import REGISTERED_NAME, log_training, promote
+from parcelrisk.validate import validate_frame
+
+
+@pytest.fixture(scope="module")
+def mlflow_home(tmp_path_factory, trained, training_manifest):
+    """A fresh tracking store with the trained model registered as challenger, then promoted."""
+    home = tmp_path_factory.mktemp("mlflow")
+    old = os.getcwd()
+    os.chdir(home)
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        valid = validate_frame(training_manifest).valid
+        run = log_training(trained, valid, register=True, card=model_card(trained))
+        window = valid[valid["declared_at"] >= trained.model.metadata["split"]["test_from"]]
+        decision = promote(window, capacity=0.02)
+        yield home, run, decision, window
+    finally:
+        os.chdir(old)
+
+
+def test_run_is_logged_with_data_hash_metrics_card_and_model(mlflow_home, trained):
+    import mlflow
+
+    home, run, decision, _ = mlflow_home
+    assert (home / "mlflow.db").is_file()
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
+    logged = client.get_run(run["run_id"])
+    assert logged.data.tags["data_hash"] == trained.model.metadata["data_hash"]
+    assert "ground_truth.model.at_2pct.precision" in logged.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(run["run_id"])}
+    assert {"MODEL_CARD.md", "features.json"} <= artifacts
+    assert decision.promoted and decision.champion is None  # first model: nothing to beat
+    assert not list(home.rglob("*.pkl")), "nothing of the project is pickled"
+
+
+def test_champion_loads_by_alias_and_scores_like_the_library(mlflow_home, model_dir, today):
+    import mlflow
+
+    home, *_ = mlflow_home
+    mlflow.set_tracking_uri(f"sqlite:///{home / 'mlflow.db'}")
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{REGISTERED_NAME}@champion")
+    served = pyfunc.predict(today.head(300))
+    library = parcelrisk.load_model(model_dir).score(today.head(300)).scored
+    np.testing.assert_allclose(served["risk_score"].to_numpy(), library["risk_score"].to_numpy())
+    assert served["item_id"].tolist() == library["item_id"].tolist()
+
+
+def test_promotion_refuses_a_worse_challenger_unless_forced(mlflow_home, trained, training_manifest):
+    import mlflow
+
+    home, _, _, window = mlflow_home
+    old = os.getcwd()
+    os.chdir(home)
+    try:
+        client = mlflow.MlflowClient()
+        champion = client.get_model_version_by_alias(REGISTERED_NAME, "champion").version
+        # The same model again as challenger, scored on a window where it cannot be better.
+        log_training(trained, validate_frame(training_manifest).valid, register=True, card=model_card(trained))
+        decision = promote(window, capacity=0.02)
+        assert decision.promoted  # equal is "at least as good"
+        assert set(decision.comparison["alias"]) == {"challenger", "champion"}
+        assert decision.comparison["precision"].nunique() == 1
+        assert client.get_model_version_by_alias(REGISTERED_NAME, "champion").version != champion
+    finally:
+        os.chdir(old)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_mlflow_models_serve_answers_with_library_scores(mlflow_home, model_dir, today):
+    home, *_ = mlflow_home
+    port = _free_port()
+    bin_dir = os.path.dirname(sys.executable)  # mlflow starts uvicorn from PATH
+    env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}",
+               PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    mlflow_cli = os.path.join(os.path.dirname(sys.executable), "mlflow")
+    server = subprocess.Popen(
+        [mlflow_cli, "models", "serve", "-m", f"models:/{REGISTERED_NAME}@champion",
+         "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=home, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        rows = today.head(20).copy()
+        rows["declared_at"] = rows["declared_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = json.dumps({"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}).encode()
+        deadline = time.monotonic() + 120
+        answer = None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                req = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/invocations", data=body,
+                    headers={"Content-Type": "application/json"},
+                )
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    answer = json.loads(resp.read())
+                break
+            except OSError:
+                time.sleep(1)
+        assert answer is not None, server.stdout.read().decode()[-3000:] if server.poll() is not None else "no answer"
+        served = pd.DataFrame(answer["predictions"])
+        library = parcelrisk.load_model(model_dir).score(today.head(20)).scored
+        np.testing.assert_allclose(served["risk_score"].to_numpy(dtype=float), library["risk_score"].to_numpy())
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
