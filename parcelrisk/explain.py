@@ -96,6 +96,11 @@ def _render(group: dict[str, Any], values: dict[str, Any], top_feature: str, top
     return text
 
 
+def explain_long_empty() -> pd.DataFrame:
+    """The long reason table with no rows."""
+    return pd.DataFrame(columns=["row", "item_id", "rank", "reason", "feature", "value", "contribution", "text"])
+
+
 def explain_long(
     raw: pd.DataFrame,
     features: pd.DataFrame,
@@ -111,7 +116,7 @@ def explain_long(
     lowering factors with negative ranks (-1 is the strongest).
     """
     if len(contrib) == 0:
-        return pd.DataFrame(columns=["row", "item_id", "rank", "reason", "feature", "value", "contribution", "text"])
+        return explain_long_empty()
     grouped = group_contributions(contrib, templates)
     mapping = templates.group_of([c for c in contrib.columns if c != "bias"])
     groups_by_name = {g["name"]: g for g in templates.groups}

@@ -29,6 +29,7 @@ from pandera.typing import Series
 
 from parcelrisk.errors import ConfigError
 from parcelrisk.explain import ReasonTemplates, explain_long, load_templates
+from parcelrisk.features import FeatureContext
 from parcelrisk.model import ParcelRiskModel
 from parcelrisk.reference import default_reference_dir
 from parcelrisk.schema import ManifestSchema as M
@@ -165,46 +166,79 @@ def _referrals(features: pd.DataFrame, raw: pd.DataFrame) -> pd.Series:
     return reasons
 
 
-def score_frame(
-    valid: pd.DataFrame,
-    model: ParcelRiskModel,
-    options: ScoreOptions | None = None,
-) -> ScoreResult:
-    """Score validated manifest rows (index = record number) with a loaded model."""
-    opts = options or ScoreOptions()
-    if opts.explain not in ("selected", "all", "none"):
-        raise ConfigError(f"explain must be selected, all or none, not {opts.explain!r}")
-    features, context = model.features.transform_with_context(valid)
-    margin = model.raw_margin(features)
-    risk = pd.Series(np.round(model.calibrated(margin), 6), index=valid.index)
-    item_ids = valid[M.item_id].astype("str")
-    watchlisted = context.watchlists.ne("")
-    reason, propensity, rank = select(pd.Series(margin, index=valid.index), item_ids, watchlisted, opts)
-    selected = reason.notna()
-    referral = _referrals(features, valid)
+@dataclass
+class Predictions:
+    """Per-row predictions of one chunk (index = record number), small enough to keep for a whole file."""
 
-    explain_rows = {"selected": selected, "all": pd.Series(True, index=valid.index)}.get(
-        opts.explain, pd.Series(False, index=valid.index)
+    item_id: pd.Series
+    margin: pd.Series  # booster log-odds: the ranking score
+    risk: pd.Series  # calibrated probability
+    referral: pd.Series  # data-quality referral reason ("" if none)
+    watchlisted: pd.Series
+
+    @classmethod
+    def concat(cls, parts: list[Predictions]) -> Predictions:
+        return cls(*(pd.concat([getattr(p, f) for p in parts]) for f in ("item_id", "margin", "risk", "referral", "watchlisted")))
+
+
+def predict(valid: pd.DataFrame, model: ParcelRiskModel) -> tuple[Predictions, pd.DataFrame, FeatureContext]:
+    """Features, margin and calibrated risk for validated rows."""
+    features, context = model.features.transform_with_context(valid)
+    margin = pd.Series(model.raw_margin(features), index=valid.index)
+    preds = Predictions(
+        item_id=valid[M.item_id].astype("str"),
+        margin=margin,
+        risk=pd.Series(np.round(model.calibrated(margin.to_numpy()), 6), index=valid.index),
+        referral=_referrals(features, valid),
+        watchlisted=context.watchlists.ne(""),
     )
-    contrib = model.contributions(features[explain_rows])
-    templates = load_templates_for(model)
-    long = explain_long(valid, features, context, contrib, model.features.descriptions_, templates)
+    return preds, features, context
+
+
+def explain_rows(preds: Predictions, reason: pd.Series, opts: ScoreOptions) -> pd.Index:
+    """Which rows get reasons: the selected ones, all, or none."""
+    if opts.explain == "all":
+        return preds.item_id.index
+    if opts.explain == "selected":
+        return reason.index[reason.notna().to_numpy()]
+    return preds.item_id.index[:0]
+
+
+def explain(
+    valid: pd.DataFrame, features: pd.DataFrame, context: FeatureContext, model: ParcelRiskModel
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(long-format reasons, raw contributions) for the given rows."""
+    contrib = model.contributions(features)
+    long = explain_long(
+        valid, features, context, contrib, model.features.descriptions_, load_templates_for(model)
+    )
+    return long, contrib
+
+
+def assemble(
+    preds: Predictions,
+    selection: tuple[pd.Series, pd.Series, pd.Series],
+    long: pd.DataFrame,
+    model: ParcelRiskModel,
+    opts: ScoreOptions,
+) -> pd.DataFrame:
+    """The scored output (ScoredSchema), one row per valid item in input order."""
+    reason, propensity, rank = selection
+    index = preds.item_id.index
     texts = (
-        long[long["rank"].between(1, 3)]
-        .pivot(index="row", columns="rank", values="text")
-        .reindex(columns=[1, 2, 3])
+        long[long["rank"].between(1, 3)].pivot(index="row", columns="rank", values="text")
         if len(long)
         else pd.DataFrame(columns=[1, 2, 3])
     )
-    texts = texts.reindex(valid.index)
-    scored_at = opts.scored_at or _now()
+    texts = texts.reindex(index=index, columns=[1, 2, 3])
+    referral = preds.referral
     scored = pd.DataFrame(
         {
-            "item_id": item_ids,
-            "risk_score": risk.astype("float64"),
-            "risk_band": _bands(risk, model.metadata.get("bands", {"high": 0.2, "medium": 0.05})),
+            "item_id": preds.item_id,
+            "risk_score": preds.risk.astype("float64"),
+            "risk_band": _bands(preds.risk, model.metadata.get("bands", {"high": 0.2, "medium": 0.05})),
             "risk_rank": rank.astype("int64"),
-            "selected": selected.astype(bool),
+            "selected": reason.notna().astype(bool),
             "selection_reason": reason.astype("object"),
             "selection_propensity": propensity.round(8).astype("float64"),
             "data_quality_referral": referral.ne(""),
@@ -213,12 +247,31 @@ def score_frame(
             "reason_2": texts[2].astype("object"),
             "reason_3": texts[3].astype("object"),
             "model_version": model.version,
-            "scored_at": scored_at,
+            "scored_at": opts.scored_at or _now(),
         },
-        index=valid.index,
+        index=index,
     )
-    grouped = contrib
-    return ScoreResult(ScoredSchema.validate(scored), long, grouped)
+    return ScoredSchema.validate(scored)
+
+
+def _check_options(opts: ScoreOptions) -> None:
+    if opts.explain not in ("selected", "all", "none"):
+        raise ConfigError(f"explain must be selected, all or none, not {opts.explain!r}")
+
+
+def score_frame(
+    valid: pd.DataFrame,
+    model: ParcelRiskModel,
+    options: ScoreOptions | None = None,
+) -> ScoreResult:
+    """Score validated manifest rows (index = record number) with a loaded model, in memory."""
+    opts = options or ScoreOptions()
+    _check_options(opts)
+    preds, features, context = predict(valid, model)
+    selection = select(preds.margin, preds.item_id, preds.watchlisted, opts)
+    rows = explain_rows(preds, selection[0], opts)
+    long, contrib = explain(valid.loc[rows], features.loc[rows], context.subset(rows), model)
+    return ScoreResult(assemble(preds, selection, long, model, opts), long, contrib)
 
 
 def _now() -> str:

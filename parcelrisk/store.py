@@ -490,6 +490,45 @@ def _known_outcomes(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return when.where(known), outcome.where(known)
 
 
+#: Columns of the store's ``items`` table that come from a manifest (the rest is bookkeeping).
+ITEM_COLUMNS = (
+    M.item_id, M.declared_at, *KEY_COLUMNS, M.sender_country, M.origin_country,
+    M.recipient_country, VALUE_EUR, M.gross_weight_kg, L.inspected_at, L.outcome,
+)
+
+
+def keyed_items(frame: pd.DataFrame, secret: bytes) -> pa.Table:
+    """A manifest frame as rows of the store's ``items`` table: keyed hashes, no personal data.
+
+    A leading ``pos`` column keeps the input order.
+    """
+    keys = entity_keys(frame, secret)
+    when, outcome = _known_outcomes(frame)
+    return pa.table(
+        {
+            "pos": pa.array(np.arange(len(frame), dtype=np.int64)),
+            M.item_id: pa.array(frame[M.item_id].astype("str").to_numpy(dtype=object), pa.string()),
+            M.declared_at: _timestamps(_utc(frame[M.declared_at])),
+            **{k: pa.array(keys[k], pa.int64()) for k in KEY_COLUMNS},
+            **{
+                c: pa.array(
+                    _column(frame, c).astype("str").to_numpy(dtype=object, na_value=None),
+                    pa.string(),
+                )
+                for c in (M.sender_country, M.origin_country, M.recipient_country)
+            },
+            VALUE_EUR: pa.array(_value_eur(frame), pa.float64(), from_pandas=True),
+            M.gross_weight_kg: pa.array(
+                pd.to_numeric(_column(frame, M.gross_weight_kg), errors="coerce").astype("float64"),
+                pa.float64(),
+                from_pandas=True,
+            ),
+            L.inspected_at: _timestamps(when),
+            L.outcome: pa.array(outcome.to_numpy(dtype=object, na_value=None), pa.string()),
+        }
+    )
+
+
 class HistoryStore:
     """Pseudonymised item history, outcomes and watch-lists in a DuckDB file.
 
@@ -700,36 +739,8 @@ class HistoryStore:
         frame = self._unknown_items(frame)  # keys only for items not stored yet
         if frame.empty:
             return 0
-        keys = entity_keys(frame, self.secret)
-        when, outcome = _known_outcomes(frame)
+        table = keyed_items(frame, self.secret)
         now = _utc_now()
-        table = pa.table(
-            {
-                "pos": pa.array(np.arange(len(frame), dtype=np.int64)),
-                M.item_id: pa.array(
-                    frame[M.item_id].astype("str").to_numpy(dtype=object), pa.string()
-                ),
-                M.declared_at: _timestamps(_utc(frame[M.declared_at])),
-                **{k: pa.array(keys[k], pa.int64()) for k in KEY_COLUMNS},
-                **{
-                    c: pa.array(
-                        _column(frame, c).astype("str").to_numpy(dtype=object, na_value=None),
-                        pa.string(),
-                    )
-                    for c in (M.sender_country, M.origin_country, M.recipient_country)
-                },
-                VALUE_EUR: pa.array(_value_eur(frame), pa.float64(), from_pandas=True),
-                M.gross_weight_kg: pa.array(
-                    pd.to_numeric(_column(frame, M.gross_weight_kg), errors="coerce").astype(
-                        "float64"
-                    ),
-                    pa.float64(),
-                    from_pandas=True,
-                ),
-                L.inspected_at: _timestamps(when),
-                L.outcome: pa.array(outcome.to_numpy(dtype=object, na_value=None), pa.string()),
-            }
-        )
         if table.column(M.item_id).null_count or table.column(M.declared_at).null_count:
             raise InputError(
                 "manifest frame has rows without item_id or declared_at (validate it first)"
@@ -745,20 +756,7 @@ class HistoryStore:
                     WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.item_id = n.item_id)
                     QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY pos) = 1""",
                 )
-                cols = ", ".join(
-                    [
-                        M.item_id,
-                        M.declared_at,
-                        *KEY_COLUMNS,
-                        M.sender_country,
-                        M.origin_country,
-                        M.recipient_country,
-                        VALUE_EUR,
-                        M.gross_weight_kg,
-                        L.inspected_at,
-                        L.outcome,
-                    ]
-                )
+                cols = ", ".join(ITEM_COLUMNS)
                 added = _run(
                     con,
                     f"INSERT INTO items SELECT {cols}, ?, ? FROM _pr_fresh "
@@ -1008,3 +1006,64 @@ def _rejects(
             R.reason: pd.Series(["; ".join(reasons[p]) for p in order], dtype=object),
         }
     )
+
+
+class ManifestOverlay:
+    """A history store seen together with one manifest's own items, read-only and temporary.
+
+    Chunked scoring adds every valid item of the file here first (keyed, in a
+    temporary table of the store's connection), so that each chunk's profiles
+    see the whole manifest plus the history, exactly as a one-pass run would.
+    Nothing is written to the store file. Acts as a store for
+    :func:`parcelrisk.profiles.profile_features` (a temporary view ``items``).
+    """
+
+    def __init__(self, history: HistoryStore | None, secret: bytes) -> None:
+        self.secret = history.secret if history is not None else secret
+        if history is not None:
+            self.con = history.con
+            self.path = history.path
+            self._own = False
+        else:
+            self.con = duckdb.connect()
+            self.path = Path(":memory:")
+            self._own = True
+            _run(self.con, "SET TimeZone = 'UTC'")
+            _run(self.con, _DDL)
+        catalog = _run(self.con, "SELECT current_database()")[0][0]
+        cols = ", ".join(ITEM_COLUMNS)
+        _run(self.con, f"CREATE OR REPLACE TEMP TABLE _pr_manifest AS SELECT {cols} FROM \"{catalog}\".main.items LIMIT 0")
+        _run(
+            self.con,
+            f"""CREATE OR REPLACE TEMP VIEW items AS
+            SELECT {cols} FROM "{catalog}".main.items
+            UNION ALL
+            SELECT {cols} FROM _pr_manifest m
+            WHERE NOT EXISTS (SELECT 1 FROM "{catalog}".main.items i WHERE i.item_id = m.item_id)""",
+        )
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """Add validated rows of the manifest being scored."""
+        if frame.empty:
+            return
+        self.con.register("_pr_overlay_new", keyed_items(frame, self.secret))
+        try:
+            _run(self.con, f"INSERT INTO _pr_manifest SELECT {', '.join(ITEM_COLUMNS)} FROM _pr_overlay_new ORDER BY pos")
+        finally:
+            self.con.unregister("_pr_overlay_new")
+
+    def close(self) -> None:
+        if self.con is None:
+            return
+        if self._own:
+            self.con.close()
+        else:
+            _run(self.con, "DROP VIEW IF EXISTS temp.items")
+            _run(self.con, "DROP TABLE IF EXISTS temp._pr_manifest")
+        self.con = None  # type: ignore[assignment]
+
+    def __enter__(self) -> ManifestOverlay:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

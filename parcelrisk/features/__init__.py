@@ -52,6 +52,9 @@ class FeatureContext:
     watchlists: pd.Series  # "|"-joined watch-list names hit ("" if none)
     value_eur: pd.Series
 
+    def subset(self, rows: pd.Index) -> FeatureContext:
+        return FeatureContext(self.vague_list.loc[rows], self.watchlists.loc[rows], self.value_eur.loc[rows])
+
 
 class ManifestFeatures(TransformerMixin, BaseEstimator):
     """Turn validated manifest rows into model features.
