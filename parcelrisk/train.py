@@ -53,11 +53,14 @@ def train_model(
     store: Any = None,
     secret: bytes | None = None,
     reference_dir: str | None = None,
+    tune: int = 0,
 ) -> TrainingResult:
     """Train a model on a validated, labelled manifest covering several weeks.
 
     Truth columns (synthetic data) are dropped before any feature is built and
-    used only for the ground-truth rows of the evaluation.
+    used only for the ground-truth rows of the evaluation. ``tune`` > 0 tries
+    that many hyper-parameter sets (seeded random search) and keeps the one
+    with the best average precision on the calibration days.
     """
     cfg = params or load_params()
     truth = frame[[c for c in TRUTH_COLUMNS if c in frame]].copy()
@@ -82,15 +85,26 @@ def train_model(
             f"(train: {int(seized[train_rows].sum())}, calibrate: {int(seized[cal_rows].sum())})"
         )
     lgb_params = dict(cfg["lightgbm"]) | {"seed": int(cfg["seed"])}
-    train_set = lgb.Dataset(X[train_rows], seized[train_rows], weight=weight[train_rows.to_numpy()], free_raw_data=False)
-    valid_set = lgb.Dataset(X[cal_rows], seized[cal_rows], weight=weight[cal_rows.to_numpy()], reference=train_set)
-    booster = lgb.train(
-        lgb_params,
-        train_set,
-        num_boost_round=int(cfg["num_boost_round"]),
-        valid_sets=[valid_set],
-        callbacks=[lgb.early_stopping(int(cfg["early_stopping_rounds"]), verbose=False)],
+    train_set = lgb.Dataset(
+        X[train_rows], seized[train_rows], weight=weight[train_rows.to_numpy()], free_raw_data=False
     )
+    valid_set = lgb.Dataset(
+        X[cal_rows], seized[cal_rows], weight=weight[cal_rows.to_numpy()], reference=train_set
+    )
+
+    def fit(params: dict[str, Any]) -> lgb.Booster:
+        return lgb.train(
+            params,
+            train_set,
+            num_boost_round=int(cfg["num_boost_round"]),
+            valid_sets=[valid_set],
+            callbacks=[lgb.early_stopping(int(cfg["early_stopping_rounds"]), verbose=False)],
+        )
+
+    tuning: list[dict[str, Any]] = []
+    if tune > 0:
+        lgb_params, tuning = _tune(fit, lgb_params, X[cal_rows], seized[cal_rows], tune, int(cfg["seed"]))
+    booster = fit(lgb_params)
     # Keep only the trees early stopping chose, so the saved file and every prediction agree.
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
     margin = np.asarray(booster.predict(X, raw_score=True))
@@ -127,7 +141,8 @@ def train_model(
             "reference_hash": features.reference_.content_hash,
             "reference_files": features.reference_.sources,
             "features": features.feature_names_out_,
-            "params": cfg,
+            "params": cfg | {"lightgbm": lgb_params},
+            "tuning": tuning,
             "best_iteration": int(booster.current_iteration()),
             "metrics_test_inspected": metrics,
             "evaluation": evaluation.to_dict(orient="records"),
@@ -146,6 +161,37 @@ def train_model(
     if len(truth.columns):
         test_frame = test_frame.join(truth.loc[test])
     return TrainingResult(model, evaluation, metrics, test_frame)
+
+
+#: The search space of ``--tune``: small, lean models only (SHAP cost grows with leaves and depth).
+TUNE_SPACE = {
+    "num_leaves": [7, 15, 31],
+    "max_depth": [4, 6, 8],
+    "learning_rate": [0.03, 0.05, 0.1],
+    "min_data_in_leaf": [10, 20, 50],
+    "feature_fraction": [0.6, 0.8, 1.0],
+    "lambda_l2": [0.0, 1.0, 5.0],
+}
+
+
+def _tune(
+    fit: Any, base: dict[str, Any], X_val: pd.DataFrame, y_val: pd.Series, trials: int, seed: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Seeded random search; the base settings are always the first candidate."""
+    from sklearn.metrics import average_precision_score
+
+    rng = np.random.default_rng(seed)
+    candidates = [dict(base)]
+    for _ in range(trials - 1):
+        candidates.append(base | {k: v[int(rng.integers(len(v)))] for k, v in TUNE_SPACE.items()})
+    results = []
+    for params in candidates:
+        booster = fit(params)
+        score = booster.predict(X_val, num_iteration=booster.best_iteration)
+        ap = float(average_precision_score(y_val, score)) if y_val.nunique() > 1 else float("nan")
+        results.append({**{k: params[k] for k in TUNE_SPACE if k in params}, "val_average_precision": ap})
+    best = int(np.nanargmax([r["val_average_precision"] for r in results]))
+    return candidates[best], results
 
 
 def evaluation_table(

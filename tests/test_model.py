@@ -53,3 +53,14 @@ def test_load_verifies_checksums_and_refuses_pickles(model_dir, tmp_path):
     (pickled / "extra.pkl").write_bytes(b"\x80\x04N.")
     with pytest.raises(ModelError, match="pickle"):
         load_model(pickled)
+
+
+def test_tuning_tries_candidates_and_keeps_the_best_on_validation_days(training_manifest):
+    result = train_model(validate_frame(training_manifest).valid, tune=3)
+    tuning = result.model.metadata["tuning"]
+    assert len(tuning) == 3
+    best = max(t["val_average_precision"] for t in tuning)
+    chosen = result.model.metadata["params"]["lightgbm"]
+    assert any(
+        t["val_average_precision"] == best and t["num_leaves"] == chosen["num_leaves"] for t in tuning
+    )
