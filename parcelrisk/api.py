@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from parcelrisk.errors import InputError
 from parcelrisk.explain import explain_long
 from parcelrisk.model import ParcelRiskModel
 from parcelrisk.model import load_model as _load_folder
@@ -71,18 +72,30 @@ class Model:
         result = score_frame(checked.valid, self._model, options)
         return Scored(result.scored, checked.rejects, result.explanations)
 
-    def explain(self, manifest: pd.DataFrame, top: int = 5) -> pd.DataFrame:
-        """Reasons for every valid item: item_id, rank, reason, feature, value, contribution, text.
+    def explain(
+        self, manifest: pd.DataFrame, top: int = 5, items: list[str] | None = None
+    ) -> pd.DataFrame:
+        """Reasons: item_id, rank, reason, feature, value, contribution, text.
 
         Positive ranks raise the risk (1 = strongest); negative ranks lower it.
+        Profiles use the whole manifest; ``items`` limits which item_ids are explained.
         """
         valid = validate_frame(manifest).valid
         features, context = self._model.features.transform_with_context(valid)
-        contrib = self._model.contributions(features)
+        rows = valid.index if items is None else valid.index[valid["item_id"].isin(items).to_numpy()]
+        contrib = self._model.contributions(features.loc[rows])
         return explain_long(
-            valid, features, context, contrib,
+            valid.loc[rows], features.loc[rows], context.subset(rows), contrib,
             self._model.features.descriptions_, load_templates_for(self._model), top=top,
         )
+
+    def score_one(self, manifest: pd.DataFrame, item_id: str) -> pd.Series:
+        """The scored row of one item, scored in the context of its whole manifest."""
+        scored = self.score(manifest, explain="none").scored
+        match = scored[scored["item_id"] == item_id]
+        if match.empty:
+            raise InputError(f"item {item_id!r} is not among the valid rows of the manifest")
+        return match.iloc[0]
 
 
 def load_model(ref: str | Path = DEFAULT_MODEL_DIR, *, store: Any = None, secret: bytes | None = None) -> Model:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,15 +36,19 @@ from parcelrisk.scoring import (
     _check_options,
     _uniform,
     assemble,
+    empty_scored,
     explain,
     explain_rows,
     predict,
     select,
 )
-from parcelrisk.store import ManifestOverlay, secret_from_env
+from parcelrisk.store import ManifestOverlay, entity_keys, secret_from_env
 from parcelrisk.validate import Validator
 
-__all__ = ["FileScore", "score_file"]
+__all__ = ["FileScore", "score_file", "PSEUDONYM_COLUMNS"]
+
+#: Keyed hashes added to the output by ``--pseudonymize`` (HMAC with the store's secret).
+PSEUDONYM_COLUMNS = ("sender_key", "recipient_key", "address_key")
 
 
 @dataclass
@@ -77,8 +81,15 @@ def score_file(
     column_map: Mapping[str, str] | None = None,
     encoding: str | None = "auto",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    pseudonymize: bool = False,
+    progress: Callable[[str, int], None] | None = None,
 ) -> FileScore:
-    """Validate and score a manifest file chunk by chunk (see the module docstring)."""
+    """Validate and score a manifest file chunk by chunk (see the module docstring).
+
+    ``pseudonymize`` adds the keyed hashes ``sender_key``, ``recipient_key`` and
+    ``address_key`` to the output; ``progress(stage, rows)`` is called per chunk.
+    """
+    report = progress or (lambda stage, rows: None)
     opts = options or ScoreOptions()
     _check_options(opts)
     validator = Validator(str(path))
@@ -91,6 +102,7 @@ def score_file(
         for batch in iter_manifest(path, column_map=column_map, encoding=encoding, chunk_rows=chunk_rows):
             result = validator.validate(batch)
             rows_read += result.rows_read
+            report("validated", result.rows_read)
             rejects.append(result.rejects)
             if len(result.valid):
                 part = Path(tmp) / f"part-{len(parts):05d}.parquet"
@@ -106,11 +118,15 @@ def score_file(
         features.store = overlay
         try:
             preds_parts: list[Predictions] = []
+            keys: list[pd.DataFrame] = []
             kept: list[tuple[pd.DataFrame, pd.DataFrame, FeatureContext]] = []
             for part in parts:
                 valid = pd.read_parquet(part)
                 preds, feats, context = predict(valid, model)
                 preds_parts.append(preds)
+                if pseudonymize:
+                    keys.append(entity_keys(valid, secret)[list(PSEUDONYM_COLUMNS)])
+                report("scored", len(valid))
                 rows = _keep(preds, slots, opts.seed, opts.explain == "all")
                 kept.append((valid.loc[rows], feats.loc[rows], context.subset(rows)))
         finally:
@@ -121,8 +137,8 @@ def score_file(
         if rejects
         else pd.DataFrame(columns=list(RejectSchema.to_schema().columns))
     )
-    if not preds_parts:
-        preds_parts = [Predictions(*(pd.Series([], dtype=t) for t in ("str", "float64", "float64", "str", "bool")))]
+    if not preds_parts:  # every row rejected: nothing to score
+        return FileScore(empty_scored(), all_rejects, explain_long_empty(), pd.DataFrame(), rows_read)
     preds = Predictions.concat(preds_parts)
     selection = select(preds.margin, preds.item_id, preds.watchlisted, opts)
     rows = explain_rows(preds, selection[0], opts)
@@ -136,5 +152,8 @@ def score_file(
         long, contrib = explain(valid_kept.loc[rows], feats_kept.loc[rows], context_kept.subset(rows), model)
     else:
         long, contrib = explain_long_empty(), pd.DataFrame()
+    report("explained", len(rows))
     scored = assemble(preds, selection, long, model, opts)
+    if pseudonymize:
+        scored = scored.join(pd.concat(keys))
     return FileScore(scored, all_rejects, long, contrib, rows_read)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -21,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from parcelrisk.errors import InputError, ParcelRiskError
-from parcelrisk.io import DEFAULT_CHUNK_ROWS, iter_manifest, load_column_map, write_frame
+from parcelrisk.io import DEFAULT_CHUNK_ROWS, iter_manifest, load_column_map, read_manifest, write_frame
 from parcelrisk.schema import RejectSchema
 from parcelrisk.validate import validate_batches
 
@@ -48,7 +50,9 @@ EncodingOption = Annotated[
 ]
 ChunkRowsOption = Annotated[
     int,
-    typer.Option("--chunk-rows", min=1, hidden=True, help="Records read per chunk (outputs do not depend on it)."),
+    typer.Option(
+        "--chunk-rows", min=1, hidden=True, help="Records per chunk (outputs do not depend on it)."
+    ),
 ]
 
 
@@ -61,16 +65,34 @@ def user_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        interrupted: list[int] = []
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            interrupted.append(signum)
+            signal.default_int_handler(signum, frame)
+
+        # Libraries may turn Ctrl-C into their own exception (DuckDB, Arrow): note the signal.
+        previous = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
         try:
             return func(*args, **kwargs)
         except ParcelRiskError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            err.print("interrupted: outputs not yet written were left as they were", highlight=False)
+        except (KeyboardInterrupt, Exception) as exc:
+            if not (isinstance(exc, KeyboardInterrupt) or interrupted):
+                raise
+            err.print("interrupted: outputs not yet written were left as they were",
+                      highlight=False)
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 @app.command()
@@ -202,6 +224,7 @@ def train(
     experiment: Annotated[str, typer.Option("--experiment", help="MLflow experiment name.")] = "parcelrisk",
     register: Annotated[bool, typer.Option("--register", help="Register in MLflow as @challenger.")] = False,
     track: Annotated[bool, typer.Option("--track/--no-track", help="Log the run to MLflow.")] = True,
+    tune: Annotated[int, typer.Option("--tune", min=0, help="Try N hyper-parameter sets on the validation days.")] = 0,
     store: StoreOption = None,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
@@ -215,7 +238,7 @@ def train(
 
     valid, _rejects, _read = _read_valid(data, columns, encoding)
     with _maybe_store(store) as history:
-        result = train_model(valid, params=load_params(params), store=history)
+        result = train_model(valid, params=load_params(params), store=history, tune=tune)
     out.print(_evaluation_table(result.evaluation, f"Test days, model {result.model.version}"))
     card = model_card(result)
     if export is not None:
@@ -285,7 +308,8 @@ def _nothing_scored() -> Any:
     dtypes = {"risk_score": "float64", "risk_rank": "int64", "selected": bool,
               "selection_propensity": "float64", "data_quality_referral": bool}
     scored = pd.DataFrame(
-        {name: pd.Series([], dtype=dtypes.get(name, object)) for name in ScoredSchema.to_schema().columns}
+        {name: pd.Series([], dtype=dtypes.get(name, object))
+         for name in ScoredSchema.to_schema().columns}
     )
     return ScoreResult(scored, pd.DataFrame(), pd.DataFrame())
 
@@ -313,8 +337,9 @@ def score(
         bool,
         typer.Option(
             "--pseudonymize",
-            help="Add keyed hashes sender_key, recipient_key, address_key (HMAC with $PARCELRISK_SECRET) "
-            "to the output, for linking items without names; the report shows no party data.",
+            help="Add keyed hashes sender_key, recipient_key, address_key (HMAC with "
+            "$PARCELRISK_SECRET) to the output, to link items without names; "
+            "the report shows no party data.",
         ),
     ] = False,
     chunk_rows: ChunkRowsOption = DEFAULT_CHUNK_ROWS,
@@ -322,23 +347,20 @@ def score(
     """Score a manifest, select today's inspections and say why, item by item."""
     import time
 
+    from parcelrisk.batch import score_file
     from parcelrisk.model import load_model
-    from parcelrisk.scoring import ScoreOptions, score_frame
+    from parcelrisk.scoring import ScoreOptions
 
     started = time.perf_counter()
-    valid, all_rejects, read = _read_valid(manifest, columns, encoding, chunk_rows)
     options = ScoreOptions(capacity=capacity, budget=budget, explain=explain, seed=seed, scored_at=scored_at)
-    with _maybe_store(store) as history:
+    with _maybe_store(store) as history, _progress() as progress:
         model = load_model(model_ref, store=history)
-        # Every row rejected: nothing to score (the booster refuses an empty frame).
-        result = score_frame(valid, model, options) if len(valid) else _nothing_scored()
-    scored = result.scored
-    if pseudonymize:
-        from parcelrisk.store import entity_keys, secret_from_env
-
-        keys = entity_keys(valid, secret_from_env())
-        scored = scored.join(keys[["sender_key", "recipient_key", "address_key"]])
-    write_frame(scored, out_path)
+        result = score_file(
+            manifest, model, options, history=history, column_map=load_column_map(columns),
+            encoding=encoding, chunk_rows=chunk_rows, pseudonymize=pseudonymize, progress=progress,
+        )
+    all_rejects, read = result.rejects, result.rows_read
+    write_frame(result.scored, out_path)
     rejects_path = rejects or out_path.with_name(out_path.stem + ".rejects.csv")
     if len(all_rejects) or rejects is not None:
         write_frame(all_rejects, rejects_path)
@@ -358,6 +380,64 @@ def score(
     if len(all_rejects):
         err.print(f"{len(all_rejects):,} row(s) rejected; see {rejects_path}")
         raise typer.Exit(EXIT_PARTIAL)
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[str, int], None]]:
+    """A rich progress display on a terminal; plain log lines on stderr otherwise."""
+    if not err.is_terminal:
+        totals: dict[str, int] = {}
+
+        def log(stage: str, rows: int) -> None:
+            totals[stage] = totals.get(stage, 0) + rows
+            err.print(f"{stage}: {totals[stage]:,} rows", highlight=False)
+
+        yield log
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def advance(stage: str, rows: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=None)
+            bar.advance(tasks[stage], rows)
+
+        yield advance
+
+
+@app.command("explain")
+@user_errors
+def explain_item(
+    manifest: Annotated[Path, typer.Argument(help="Manifest file: .csv, .parquet or .jsonl")],
+    item: Annotated[str, typer.Option("--item", help="The item_id to explain.")],
+    model_ref: Annotated[str, typer.Option("--model", help="Model folder or models:/ URI.")] = str(DEFAULT_MODEL),
+    store: StoreOption = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="Reasons on each side.")] = 10,
+    columns: ColumnsOption = None,
+    encoding: EncodingOption = "auto",
+) -> None:
+    """Print one item's score, band and every reason with its contribution."""
+    import parcelrisk
+
+    manifest_rows = read_manifest(manifest, column_map=load_column_map(columns), encoding=encoding).frame
+    with _maybe_store(store) as history:
+        model = parcelrisk.load_model(model_ref, store=history)
+        row = model.score_one(manifest_rows, item)
+        reasons = model.explain(manifest_rows, top=top, items=[item])
+    out.print(
+        f"[bold]{item}[/]: risk {row['risk_score']:.3f} ({row['risk_band']}), rank {row['risk_rank']:,}, "
+        f"model {row['model_version']}", highlight=False,
+    )
+    table = Table(title="Why (log-odds contributions; positive raises the risk)")
+    for name in ("rank", "reason", "contribution", "text"):
+        table.add_column(name, justify="right" if name in ("rank", "contribution") else "left")
+    for rec in reasons.sort_values("rank", key=lambda r: r.where(r > 0, 1000 - r)).itertuples():
+        contribution = "forced" if pd.isna(rec.contribution) else f"{rec.contribution:+.3f}"
+        table.add_row(str(rec.rank), rec.reason, contribution, str(rec.text))
+    out.print(table)
 
 
 from parcelrisk.store_cli import history_app, outcomes_app, watchlist_app  # noqa: E402

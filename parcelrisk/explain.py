@@ -129,7 +129,7 @@ def explain_long(
         g = grouped.loc[row]
         order = g.sort_values(ascending=False, kind="stable")
         ups = [(name, val) for name, val in order.items() if val > 0][:top]
-        downs = [(name, val) for name, val in order[::-1].items() if val < 0][:top]
+        downs = [(name, val) for name, val in order[::-1].items() if val < -1e-3][:top]
         values = _item_values(raw_sel.loc[row], feat_sel.loc[row], context, row)
         ranked: list[tuple[int, str, float]] = []
         if watch.loc[row]:
@@ -141,7 +141,12 @@ def explain_long(
             top_feature = (
                 max(members, key=lambda f: abs(contrib_np.at[row, f])) if members else "watchlist"
             )
-            text = _render(groups_by_name[name], values, top_feature, descriptions.get(top_feature, top_feature))
+            meaning = descriptions.get(top_feature, top_feature)
+            if rank > 0:
+                text = _render(groups_by_name[name], values, top_feature, meaning)
+            else:
+                # Lowering factors: the templates assert risky facts, so state the value plainly.
+                text = f"{meaning[:1].upper()}{meaning[1:]}: {_shown(values.get(top_feature))}"
             records.append(
                 {
                     "row": row,
@@ -155,6 +160,14 @@ def explain_long(
                 }
             )
     return pd.DataFrame.from_records(records)
+
+
+def _shown(value: Any) -> str:
+    if _missing(value):
+        return "none"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):,.2f}".rstrip("0").rstrip(".")
+    return str(value)
 
 
 def _plain(value: Any) -> Any:

@@ -254,6 +254,15 @@ def assemble(
     return ScoredSchema.validate(scored)
 
 
+def empty_scored() -> pd.DataFrame:
+    """A scored frame with no rows (every input row was rejected)."""
+    dtypes = {"risk_score": "float64", "risk_rank": "int64", "selected": bool,
+              "selection_propensity": "float64", "data_quality_referral": bool}
+    return pd.DataFrame(
+        {name: pd.Series([], dtype=dtypes.get(name, object)) for name in ScoredSchema.to_schema().columns}
+    )
+
+
 def _check_options(opts: ScoreOptions) -> None:
     if opts.explain not in ("selected", "all", "none"):
         raise ConfigError(f"explain must be selected, all or none, not {opts.explain!r}")

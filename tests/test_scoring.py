@@ -100,3 +100,16 @@ def test_cli_partial_exit_code_and_rejects_file(model_dir, today, tmp_path):
     rejects = pd.read_csv(tmp_path / "s.rejects.csv")
     assert rejects["row"].tolist() == [11] and rejects["field"].tolist() == ["declared_at"]
     assert len(pd.read_csv(out)) == 99
+
+
+def test_cli_explain_prints_score_and_reasons_of_one_item(model, model_dir, scored, today, tmp_path):
+    path = tmp_path / "today.csv"
+    today.to_csv(path, index=False)
+    top = scored.scored.sort_values("risk_rank").iloc[0]
+    result = runner.invoke(app, ["explain", str(path), "--item", top["item_id"], "--model", str(model_dir)])
+    assert result.exit_code == 0, result.output
+    assert top["item_id"] in result.output and f"{top['risk_score']:.3f}" in result.output
+    first = scored.explanations[(scored.explanations["item_id"] == top["item_id"]) & (scored.explanations["rank"] == 1)]
+    assert first.iloc[0]["reason"] in result.output
+    missing = runner.invoke(app, ["explain", str(path), "--item", "NOPE", "--model", str(model_dir)])
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
