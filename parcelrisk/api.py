@@ -17,10 +17,10 @@ from typing import Any
 import pandas as pd
 
 from parcelrisk.errors import InputError
-from parcelrisk.explain import explain_long
+from parcelrisk.explain import explain_long, explain_long_empty
 from parcelrisk.model import ParcelRiskModel
 from parcelrisk.model import load_model as _load_folder
-from parcelrisk.scoring import ScoreOptions, load_templates_for, score_frame
+from parcelrisk.scoring import ScoreOptions, empty_scored, load_templates_for, score_frame
 from parcelrisk.validate import validate_frame
 
 __all__ = ["Model", "Scored", "load_model", "DEFAULT_MODEL_DIR"]
@@ -69,6 +69,8 @@ class Model:
             capacity=capacity, budget=budget, explain=explain,
             control_share=control_share, seed=seed, scored_at=scored_at,
         )
+        if checked.valid.empty:  # every row rejected: nothing to score, nothing raised
+            return Scored(empty_scored(), checked.rejects, explain_long_empty())
         result = score_frame(checked.valid, self._model, options)
         return Scored(result.scored, checked.rejects, result.explanations)
 

@@ -23,7 +23,13 @@ from rich.console import Console
 from rich.table import Table
 
 from parcelrisk.errors import InputError, ParcelRiskError
-from parcelrisk.io import DEFAULT_CHUNK_ROWS, iter_manifest, load_column_map, read_manifest, write_frame
+from parcelrisk.io import (
+    DEFAULT_CHUNK_ROWS,
+    iter_manifest,
+    load_column_map,
+    read_manifest,
+    write_frame,
+)
 from parcelrisk.schema import RejectSchema
 from parcelrisk.validate import validate_batches
 

@@ -53,6 +53,7 @@ __all__ = [
 ROW = "row"
 DEFAULT_CHUNK_ROWS = 250_000
 _SNIFF_BYTES = 1 << 20
+_MAX_FIELD_BYTES = (1 << 31) - 1
 _DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -158,7 +159,11 @@ def _sniff(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
     if not first_line.strip():
         raise InputError(f"{path}: the first line is empty; it must hold the column names")
     delimiter = max(_DELIMITERS, key=first_line.count)
-    header = next(csv.reader([first_line], delimiter=delimiter))
+    try:
+        header = next(csv.reader([first_line], delimiter=delimiter))
+    except csv.Error as exc:
+        raise InputError(f"{path}: the first line is not a header of column names ({exc})") \
+            from None
     return enc, delimiter, [h.strip().lstrip("\ufeff") for h in header]
 
 
@@ -224,6 +229,8 @@ def _csv_exact(
     path: Path, enc: str, delimiter: str, names: list[str], chunk_rows: int, skip: int
 ) -> Iterator[RawBatch]:
     """Python's csv module: slower, but exact record numbers for broken records."""
+    # No field-size limit beyond pyarrow's own (a 10 MB description is a field, not an error).
+    csv.field_size_limit(max(csv.field_size_limit(), _MAX_FIELD_BYTES))
     with path.open("r", encoding=enc, errors="replace", newline="") as fh:
         reader = csv.reader(fh, delimiter=delimiter)
         next(reader, None)  # header

@@ -153,7 +153,7 @@ def _as_text(series: pd.Series) -> pd.Series:
     else:
         try:
             text = series.astype("str")
-        except UnicodeDecodeError:  # raw bytes (a Parquet binary column): undecodable ones -> U+FFFD
+        except UnicodeDecodeError:  # raw bytes (Parquet binary): undecodable ones become U+FFFD
             text = series.map(
                 lambda v: v.decode("utf-8", errors="replace") if isinstance(v, bytes) else v,
                 na_action="ignore",
@@ -266,7 +266,8 @@ class Validator:
         ids = pd.concat([frame[M.item_id].astype(object), unreadable_ids])
         rejects = issues.frame(ids)
         valid = frame.drop(index=rejects[RejectSchema.row].to_numpy(), errors="ignore")
-        self._remember(valid)
+        # Every id seen counts, also of rejected rows, so a repeat is rejected whatever the chunking.
+        self._remember(frame[frame[M.item_id].notna()])
         return ValidationResult(valid, rejects, rows_read=len(raw) + len(batch.unreadable))
 
     def _coerce(self, raw: pd.DataFrame, issues: _Issues) -> pd.DataFrame:
