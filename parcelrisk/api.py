@@ -66,8 +66,12 @@ class Model:
         """Validate and score a manifest frame; bad rows come back in ``rejects``, not as an exception."""
         checked = validate_frame(manifest)
         options = ScoreOptions(
-            capacity=capacity, budget=budget, explain=explain,
-            control_share=control_share, seed=seed, scored_at=scored_at,
+            capacity=capacity,
+            budget=budget,
+            explain=explain,
+            control_share=control_share,
+            seed=seed,
+            scored_at=scored_at,
         )
         if checked.valid.empty:  # every row rejected: nothing to score, nothing raised
             return Scored(empty_scored(), checked.rejects, explain_long_empty())
@@ -84,11 +88,18 @@ class Model:
         """
         valid = validate_frame(manifest).valid
         features, context = self._model.features.transform_with_context(valid)
-        rows = valid.index if items is None else valid.index[valid["item_id"].isin(items).to_numpy()]
+        rows = (
+            valid.index if items is None else valid.index[valid["item_id"].isin(items).to_numpy()]
+        )
         contrib = self._model.contributions(features.loc[rows])
         return explain_long(
-            valid.loc[rows], features.loc[rows], context.subset(rows), contrib,
-            self._model.features.descriptions_, load_templates_for(self._model), top=top,
+            valid.loc[rows],
+            features.loc[rows],
+            context.subset(rows),
+            contrib,
+            self._model.features.descriptions_,
+            load_templates_for(self._model),
+            top=top,
         )
 
     def score_one(self, manifest: pd.DataFrame, item_id: str) -> pd.Series:
@@ -100,7 +111,9 @@ class Model:
         return match.iloc[0]
 
 
-def load_model(ref: str | Path = DEFAULT_MODEL_DIR, *, store: Any = None, secret: bytes | None = None) -> Model:
+def load_model(
+    ref: str | Path = DEFAULT_MODEL_DIR, *, store: Any = None, secret: bytes | None = None
+) -> Model:
     """Load a model folder, or an MLflow model URI such as ``models:/parcelrisk@champion``."""
     text = str(ref)
     if text.startswith(("models:/", "runs:/", "mlflow-artifacts:/")):
@@ -109,7 +122,9 @@ def load_model(ref: str | Path = DEFAULT_MODEL_DIR, *, store: Any = None, secret
         from parcelrisk.tracking import configure_tracking
 
         configure_tracking()
-        local = mlflow.artifacts.download_artifacts(text, dst_path=tempfile.mkdtemp(prefix="parcelrisk-"))
+        local = mlflow.artifacts.download_artifacts(
+            text, dst_path=tempfile.mkdtemp(prefix="parcelrisk-")
+        )
         data = Path(local) / "data"
         folder = next(p.parent for p in data.rglob("metadata.json"))
         return Model(_load_folder(folder, store=store, secret=secret))

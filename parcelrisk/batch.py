@@ -66,9 +66,17 @@ def _keep(preds: Predictions, slots: int, seed: int, explain_all: bool) -> pd.In
         return preds.item_id.index
     if slots == 0:
         return preds.item_id.index[:0]
-    by_margin = pd.DataFrame({"m": -preds.margin, "id": preds.item_id}).sort_values(["m", "id"], kind="stable")
-    draw = pd.Series(_uniform(preds.item_id, seed), index=preds.item_id.index).sort_values(kind="stable")
-    keep = by_margin.index[:slots].union(draw.index[:slots]).union(preds.watchlisted.index[preds.watchlisted.to_numpy()])
+    by_margin = pd.DataFrame({"m": -preds.margin, "id": preds.item_id}).sort_values(
+        ["m", "id"], kind="stable"
+    )
+    draw = pd.Series(_uniform(preds.item_id, seed), index=preds.item_id.index).sort_values(
+        kind="stable"
+    )
+    keep = (
+        by_margin.index[:slots]
+        .union(draw.index[:slots])
+        .union(preds.watchlisted.index[preds.watchlisted.to_numpy()])
+    )
     return keep
 
 
@@ -96,10 +104,15 @@ def score_file(
     rejects: list[pd.DataFrame] = []
     rows_read = 0
     secret = model.features.secret or secret_from_env()
-    with tempfile.TemporaryDirectory(prefix="parcelrisk-") as tmp, ManifestOverlay(history, secret) as overlay:
+    with (
+        tempfile.TemporaryDirectory(prefix="parcelrisk-") as tmp,
+        ManifestOverlay(history, secret) as overlay,
+    ):
         parts: list[Path] = []
         n_valid = 0
-        for batch in iter_manifest(path, column_map=column_map, encoding=encoding, chunk_rows=chunk_rows):
+        for batch in iter_manifest(
+            path, column_map=column_map, encoding=encoding, chunk_rows=chunk_rows
+        ):
             result = validator.validate(batch)
             rows_read += result.rows_read
             report("validated", result.rows_read)
@@ -138,7 +151,9 @@ def score_file(
         else pd.DataFrame(columns=list(RejectSchema.to_schema().columns))
     )
     if not preds_parts:  # every row rejected: nothing to score
-        return FileScore(empty_scored(), all_rejects, explain_long_empty(), pd.DataFrame(), rows_read)
+        return FileScore(
+            empty_scored(), all_rejects, explain_long_empty(), pd.DataFrame(), rows_read
+        )
     preds = Predictions.concat(preds_parts)
     selection = select(preds.margin, preds.item_id, preds.watchlisted, opts)
     rows = explain_rows(preds, selection[0], opts)
@@ -146,10 +161,15 @@ def score_file(
         valid_kept = pd.concat([k[0] for k in kept])
         feats_kept = pd.concat([k[1] for k in kept])
         context_kept = FeatureContext(
-            *(pd.concat([getattr(k[2], f) for k in kept]) for f in ("vague_list", "watchlists", "value_eur"))
+            *(
+                pd.concat([getattr(k[2], f) for k in kept])
+                for f in ("vague_list", "watchlists", "value_eur")
+            )
         )
         # Every row that can be selected was kept (see _keep), so .loc cannot miss.
-        long, contrib = explain(valid_kept.loc[rows], feats_kept.loc[rows], context_kept.subset(rows), model)
+        long, contrib = explain(
+            valid_kept.loc[rows], feats_kept.loc[rows], context_kept.subset(rows), model
+        )
     else:
         long, contrib = explain_long_empty(), pd.DataFrame()
     report("explained", len(rows))

@@ -52,7 +52,8 @@ ColumnsOption = Annotated[
     typer.Option("--columns", help="YAML map from your column names to the schema's."),
 ]
 EncodingOption = Annotated[
-    str, typer.Option("--encoding", help="Text encoding of CSV/JSONL input: auto, utf-8, latin-1, ...")
+    str,
+    typer.Option("--encoding", help="Text encoding of CSV/JSONL input: auto, utf-8, latin-1, ..."),
 ]
 ChunkRowsOption = Annotated[
     int,
@@ -87,8 +88,9 @@ def user_errors(func: F) -> F:
         except (KeyboardInterrupt, Exception) as exc:
             if not (isinstance(exc, KeyboardInterrupt) or interrupted):
                 raise
-            err.print("interrupted: outputs not yet written were left as they were",
-                      highlight=False)
+            err.print(
+                "interrupted: outputs not yet written were left as they were", highlight=False
+            )
             raise typer.Exit(EXIT_INTERRUPTED) from None
         finally:
             if previous is not None:
@@ -106,7 +108,8 @@ def _main_thread() -> bool:
 def validate(
     manifest: Annotated[Path, typer.Argument(help="Manifest file: .csv, .parquet or .jsonl")],
     rejects: Annotated[
-        Path | None, typer.Option("--rejects", help="Write rejected rows (row, item_id, field, reason) here.")
+        Path | None,
+        typer.Option("--rejects", help="Write rejected rows (row, item_id, field, reason) here."),
     ] = None,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
@@ -125,7 +128,9 @@ def validate(
     if not read:
         raise InputError(f"{manifest}: no records after the header")
     all_rejects = (
-        pd.concat(reject_frames, ignore_index=True) if reject_frames else pd.DataFrame(columns=list(RejectSchema.to_schema().columns))
+        pd.concat(reject_frames, ignore_index=True)
+        if reject_frames
+        else pd.DataFrame(columns=list(RejectSchema.to_schema().columns))
     )
     if rejects is not None:
         write_frame(all_rejects, rejects)
@@ -159,7 +164,9 @@ def synth(
     start: Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")] = "2026-01-05",
     days: Annotated[int, typer.Option("--days", min=1, help="Number of days covered.")] = 28,
     labels: Annotated[bool, typer.Option(help="Include inspection labels.")] = True,
-    truth: Annotated[bool, typer.Option(help="Include ground-truth columns (evaluation only).")] = True,
+    truth: Annotated[
+        bool, typer.Option(help="Include ground-truth columns (evaluation only).")
+    ] = True,
 ) -> None:
     """Generate a synthetic manifest with planted trafficking patterns (see data/synthetic/README.md)."""
     from parcelrisk.synthetic import generate_manifest, write_manifest
@@ -168,7 +175,9 @@ def synth(
         first_day = date.fromisoformat(start)
     except ValueError:
         raise typer.BadParameter(f"--start {start!r} is not a YYYY-MM-DD date") from None
-    frame = generate_manifest(rows, seed=seed, start=first_day, days=days, labels=labels, truth=truth)
+    frame = generate_manifest(
+        rows, seed=seed, start=first_day, days=days, labels=labels, truth=truth
+    )
     write_manifest(frame, out_path)
     out.print(f"wrote {len(frame):,} items to {out_path}")
 
@@ -211,12 +220,27 @@ def _read_valid(
 
 def _evaluation_table(evaluation: pd.DataFrame, title: str) -> Table:
     table = Table(title=title)
-    for name in ("population", "method", "capacity", "selected", "precision", "95% CI", "recall", "lift"):
+    for name in (
+        "population",
+        "method",
+        "capacity",
+        "selected",
+        "precision",
+        "95% CI",
+        "recall",
+        "lift",
+    ):
         table.add_column(name, justify="right")
     for rec in evaluation.itertuples():
         table.add_row(
-            rec.population, rec.method, f"{rec.capacity:.1%}", f"{rec.selected:,}", f"{rec.precision:.3f}",
-            f"{rec.precision_ci_low:.3f}-{rec.precision_ci_high:.3f}", f"{rec.recall:.3f}", f"{rec.lift:.1f}",
+            rec.population,
+            rec.method,
+            f"{rec.capacity:.1%}",
+            f"{rec.selected:,}",
+            f"{rec.precision:.3f}",
+            f"{rec.precision_ci_low:.3f}-{rec.precision_ci_high:.3f}",
+            f"{rec.recall:.3f}",
+            f"{rec.lift:.1f}",
         )
     return table
 
@@ -224,13 +248,26 @@ def _evaluation_table(evaluation: pd.DataFrame, title: str) -> Table:
 @app.command()
 @user_errors
 def train(
-    data: Annotated[Path, typer.Option("--data", help="Labelled manifest(s) covering several weeks.")],
-    export: Annotated[Path | None, typer.Option("--export", help="Write the model folder here.")] = None,
+    data: Annotated[
+        Path, typer.Option("--data", help="Labelled manifest(s) covering several weeks.")
+    ],
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Write the model folder here.")
+    ] = None,
     params: Annotated[Path | None, typer.Option("--params", help="Model parameters YAML.")] = None,
-    experiment: Annotated[str, typer.Option("--experiment", help="MLflow experiment name.")] = "parcelrisk",
-    register: Annotated[bool, typer.Option("--register", help="Register in MLflow as @challenger.")] = False,
-    track: Annotated[bool, typer.Option("--track/--no-track", help="Log the run to MLflow.")] = True,
-    tune: Annotated[int, typer.Option("--tune", min=0, help="Try N hyper-parameter sets on the validation days.")] = 0,
+    experiment: Annotated[
+        str, typer.Option("--experiment", help="MLflow experiment name.")
+    ] = "parcelrisk",
+    register: Annotated[
+        bool, typer.Option("--register", help="Register in MLflow as @challenger.")
+    ] = False,
+    track: Annotated[
+        bool, typer.Option("--track/--no-track", help="Log the run to MLflow.")
+    ] = True,
+    tune: Annotated[
+        int,
+        typer.Option("--tune", min=0, help="Try N hyper-parameter sets on the validation days."),
+    ] = 0,
     store: StoreOption = None,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
@@ -256,8 +293,17 @@ def train(
 
         with tempfile.TemporaryDirectory() as tmp:
             plots = evaluation_plots(result, tmp)
-            run = log_training(result, valid, experiment=experiment, register=register, card=card, plots=plots)
-        out.print(f"MLflow run {run['run_id']}" + (f", registered version {run['registered_version']} as @challenger" if register else ""))
+            run = log_training(
+                result, valid, experiment=experiment, register=register, card=card, plots=plots
+            )
+        out.print(
+            f"MLflow run {run['run_id']}"
+            + (
+                f", registered version {run['registered_version']} as @challenger"
+                if register
+                else ""
+            )
+        )
 
 
 @app.command()
@@ -287,9 +333,15 @@ def evaluate(
 @app.command()
 @user_errors
 def promote(
-    data: Annotated[Path, typer.Option("--data", help="Labelled recent window both models are judged on.")],
-    capacity: Annotated[float, typer.Option("--capacity", min=0.0, max=1.0, help="Share of items inspected.")] = 0.02,
-    force: Annotated[bool, typer.Option("--force", help="Promote even if the challenger is worse (logged).")] = False,
+    data: Annotated[
+        Path, typer.Option("--data", help="Labelled recent window both models are judged on.")
+    ],
+    capacity: Annotated[
+        float, typer.Option("--capacity", min=0.0, max=1.0, help="Share of items inspected.")
+    ] = 0.02,
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote even if the challenger is worse (logged).")
+    ] = False,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
 ) -> None:
@@ -304,18 +356,29 @@ def promote(
     for rec in decision.comparison.itertuples(index=False):
         table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in rec])
     out.print(table)
-    out.print("promoted: @champion -> challenger" if decision.promoted else "not promoted: the champion is better")
+    out.print(
+        "promoted: @champion -> challenger"
+        if decision.promoted
+        else "not promoted: the champion is better"
+    )
 
 
 def _nothing_scored() -> Any:
     """An empty ScoreResult with the scored schema's columns, for a manifest without valid rows."""
     from parcelrisk.scoring import ScoredSchema, ScoreResult
 
-    dtypes = {"risk_score": "float64", "risk_rank": "int64", "selected": bool,
-              "selection_propensity": "float64", "data_quality_referral": bool}
+    dtypes = {
+        "risk_score": "float64",
+        "risk_rank": "int64",
+        "selected": bool,
+        "selection_propensity": "float64",
+        "data_quality_referral": bool,
+    }
     scored = pd.DataFrame(
-        {name: pd.Series([], dtype=dtypes.get(name, object))
-         for name in ScoredSchema.to_schema().columns}
+        {
+            name: pd.Series([], dtype=dtypes.get(name, object))
+            for name in ScoredSchema.to_schema().columns
+        }
     )
     return ScoreResult(scored, pd.DataFrame(), pd.DataFrame())
 
@@ -326,15 +389,29 @@ def score(
     manifest: Annotated[Path, typer.Argument(help="Manifest file: .csv, .parquet or .jsonl")],
     out_path: Annotated[Path, typer.Option("--out", help="Scored output, .csv or .parquet.")],
     model_ref: Annotated[Path, typer.Option("--model", help="Model folder.")] = DEFAULT_MODEL,
-    capacity: Annotated[int | None, typer.Option("--capacity", min=0, help="Inspections available today.")] = None,
-    budget: Annotated[float, typer.Option("--budget", min=0.0, max=1.0, help="Share of items to inspect (if no --capacity).")] = 0.02,
+    capacity: Annotated[
+        int | None, typer.Option("--capacity", min=0, help="Inspections available today.")
+    ] = None,
+    budget: Annotated[
+        float,
+        typer.Option(
+            "--budget", min=0.0, max=1.0, help="Share of items to inspect (if no --capacity)."
+        ),
+    ] = 0.02,
     explain: Annotated[str, typer.Option("--explain", help="selected, all or none.")] = "selected",
-    rejects: Annotated[Path | None, typer.Option("--rejects", help="Rejected rows with reasons.")] = None,
-    report_path: Annotated[Path | None, typer.Option("--report", help="Self-contained HTML report.")] = None,
+    rejects: Annotated[
+        Path | None, typer.Option("--rejects", help="Rejected rows with reasons.")
+    ] = None,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Self-contained HTML report.")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random control draw.")] = 0,
     scored_at: Annotated[
         str | None,
-        typer.Option("--scored-at", help="Timestamp written as scored_at (default: now, or SOURCE_DATE_EPOCH)."),
+        typer.Option(
+            "--scored-at",
+            help="Timestamp written as scored_at (default: now, or SOURCE_DATE_EPOCH).",
+        ),
     ] = None,
     store: StoreOption = None,
     columns: ColumnsOption = None,
@@ -358,12 +435,21 @@ def score(
     from parcelrisk.scoring import ScoreOptions
 
     started = time.perf_counter()
-    options = ScoreOptions(capacity=capacity, budget=budget, explain=explain, seed=seed, scored_at=scored_at)
+    options = ScoreOptions(
+        capacity=capacity, budget=budget, explain=explain, seed=seed, scored_at=scored_at
+    )
     with _maybe_store(store) as history, _progress() as progress:
         model = load_model(model_ref, store=history)
         result = score_file(
-            manifest, model, options, history=history, column_map=load_column_map(columns),
-            encoding=encoding, chunk_rows=chunk_rows, pseudonymize=pseudonymize, progress=progress,
+            manifest,
+            model,
+            options,
+            history=history,
+            column_map=load_column_map(columns),
+            encoding=encoding,
+            chunk_rows=chunk_rows,
+            pseudonymize=pseudonymize,
+            progress=progress,
         )
     all_rejects, read = result.rejects, result.rows_read
     write_frame(result.scored, out_path)
@@ -373,14 +459,20 @@ def score(
     if report_path is not None:
         from parcelrisk.report import write_report
 
-        write_report(report_path, result, model, rows_read=read, rejects=all_rejects, source=manifest.name)
+        write_report(
+            report_path, result, model, rows_read=read, rejects=all_rejects, source=manifest.name
+        )
     elapsed = time.perf_counter() - started
     table = Table(title=f"Scored {manifest.name}")
     for name in ("read", "scored", "rejected", "selected", "seconds", "model"):
         table.add_column(name, justify="right")
     table.add_row(
-        f"{read:,}", f"{len(result.scored):,}", f"{len(all_rejects):,}",
-        f"{int(result.scored['selected'].sum()):,}", f"{elapsed:.1f}", model.version,
+        f"{read:,}",
+        f"{len(result.scored):,}",
+        f"{len(all_rejects):,}",
+        f"{int(result.scored['selected'].sum()):,}",
+        f"{elapsed:.1f}",
+        model.version,
     )
     out.print(table)
     if len(all_rejects):
@@ -402,8 +494,14 @@ def _progress() -> Iterator[Callable[[str, int], None]]:
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
-                  TimeElapsedColumn(), console=err, transient=True) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         tasks: dict[str, Any] = {}
 
         def advance(stage: str, rows: int) -> None:
@@ -419,7 +517,9 @@ def _progress() -> Iterator[Callable[[str, int], None]]:
 def explain_item(
     manifest: Annotated[Path, typer.Argument(help="Manifest file: .csv, .parquet or .jsonl")],
     item: Annotated[str, typer.Option("--item", help="The item_id to explain.")],
-    model_ref: Annotated[str, typer.Option("--model", help="Model folder or models:/ URI.")] = str(DEFAULT_MODEL),
+    model_ref: Annotated[str, typer.Option("--model", help="Model folder or models:/ URI.")] = str(
+        DEFAULT_MODEL
+    ),
     store: StoreOption = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Reasons on each side.")] = 10,
     columns: ColumnsOption = None,
@@ -428,14 +528,17 @@ def explain_item(
     """Print one item's score, band and every reason with its contribution."""
     import parcelrisk
 
-    manifest_rows = read_manifest(manifest, column_map=load_column_map(columns), encoding=encoding).frame
+    manifest_rows = read_manifest(
+        manifest, column_map=load_column_map(columns), encoding=encoding
+    ).frame
     with _maybe_store(store) as history:
         model = parcelrisk.load_model(model_ref, store=history)
         row = model.score_one(manifest_rows, item)
         reasons = model.explain(manifest_rows, top=top, items=[item])
     out.print(
         f"[bold]{item}[/]: risk {row['risk_score']:.3f} ({row['risk_band']}), rank {row['risk_rank']:,}, "
-        f"model {row['model_version']}", highlight=False,
+        f"model {row['model_version']}",
+        highlight=False,
     )
     table = Table(title="Why (log-odds contributions; positive raises the risk)")
     for name in ("rank", "reason", "contribution", "text"):

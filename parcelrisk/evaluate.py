@@ -73,7 +73,9 @@ def capacity_table(
                 "precision_ci_low": low,
                 "precision_ci_high": high,
                 "recall": hits / total if total else float("nan"),
-                "lift": precision / base if base and not math.isnan(base) and base > 0 else float("nan"),
+                "lift": precision / base
+                if base and not math.isnan(base) and base > 0
+                else float("nan"),
             }
         )
     return pd.DataFrame(rows)
@@ -95,6 +97,10 @@ def summary_metrics(scores: pd.Series, positive: pd.Series) -> dict[str, float]:
 def calibration_table(scores: pd.Series, positive: pd.Series, bins: int = 10) -> pd.DataFrame:
     """Mean predicted vs observed rate per score decile (over labelled items)."""
     frame = pd.DataFrame({"score": scores.to_numpy(), "y": positive.to_numpy().astype(float)})
-    frame["bin"] = pd.qcut(frame["score"].rank(method="first"), q=min(bins, len(frame)), labels=False)
-    out = frame.groupby("bin").agg(mean_score=("score", "mean"), observed=("y", "mean"), items=("y", "size"))
+    frame["bin"] = pd.qcut(
+        frame["score"].rank(method="first"), q=min(bins, len(frame)), labels=False
+    )
+    out = frame.groupby("bin").agg(
+        mean_score=("score", "mean"), observed=("y", "mean"), items=("y", "size")
+    )
     return out.reset_index(drop=True)

@@ -27,8 +27,13 @@ __all__ = ["ReasonTemplates", "group_contributions", "explain_long", "load_templ
 
 #: Raw item fields a template may quote (never names, addresses, phones or e-mails).
 QUOTABLE_FIELDS = (
-    M.description, M.hs_code, M.origin_country, M.sender_country,
-    M.recipient_country, M.service, M.item_category,
+    M.description,
+    M.hs_code,
+    M.origin_country,
+    M.sender_country,
+    M.recipient_country,
+    M.service,
+    M.item_category,
 )
 
 
@@ -75,12 +80,18 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
-def _render(group: dict[str, Any], values: dict[str, Any], top_feature: str, top_feature_text: str) -> str:
+def _render(
+    group: dict[str, Any], values: dict[str, Any], top_feature: str, top_feature_text: str
+) -> str:
     values = _Values(values, top_feature_text=top_feature_text)
     template = group["text"]
     special = group.get("by_feature", {}).get(top_feature)
     if isinstance(special, dict):
-        template = special["missing"] if _missing(values.get(top_feature)) and "missing" in special else special["text"]
+        template = (
+            special["missing"]
+            if _missing(values.get(top_feature)) and "missing" in special
+            else special["text"]
+        )
     elif special:
         template = special
     if group["name"] == "vague_description" and not values.get("vague_list"):
@@ -98,7 +109,9 @@ def _render(group: dict[str, Any], values: dict[str, Any], top_feature: str, top
 
 def explain_long_empty() -> pd.DataFrame:
     """The long reason table with no rows."""
-    return pd.DataFrame(columns=["row", "item_id", "rank", "reason", "feature", "value", "contribution", "text"])
+    return pd.DataFrame(
+        columns=["row", "item_id", "rank", "reason", "feature", "value", "contribution", "text"]
+    )
 
 
 def explain_long(
@@ -176,14 +189,20 @@ def _plain(value: Any) -> Any:
     return None if value is None else str(value)
 
 
-def _item_values(raw: pd.Series, feats: pd.Series, context: FeatureContext, row: Any) -> dict[str, Any]:
+def _item_values(
+    raw: pd.Series, feats: pd.Series, context: FeatureContext, row: Any
+) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, v in feats.items():
         values[str(name)] = v if not (isinstance(v, float) and math.isnan(v)) else float("nan")
     for name in QUOTABLE_FIELDS:
         if name in raw.index:
             v = raw[name]
-            values[name] = "" if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else str(v)
+            values[name] = (
+                ""
+                if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+                else str(v)
+            )
     values["vague_list"] = context.vague_list.get(row, "")
     values["watchlists"] = context.watchlists.get(row, "")
     chapter = str(values.get("hs_chapter", ""))

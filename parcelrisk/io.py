@@ -162,8 +162,9 @@ def _sniff(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
     try:
         header = next(csv.reader([first_line], delimiter=delimiter))
     except csv.Error as exc:
-        raise InputError(f"{path}: the first line is not a header of column names ({exc})") \
-            from None
+        raise InputError(
+            f"{path}: the first line is not a header of column names ({exc})"
+        ) from None
     return enc, delimiter, [h.strip().lstrip("\ufeff") for h in header]
 
 
@@ -193,9 +194,7 @@ def _csv_fast(
         stream = _Utf8Reader(raw, enc) if enc not in ("utf-8",) else raw
         reader = pacsv.open_csv(
             stream,
-            read_options=pacsv.ReadOptions(
-                column_names=names, skip_rows=1, block_size=block_size
-            ),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=block_size),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
             ),

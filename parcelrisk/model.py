@@ -61,7 +61,9 @@ class Calibrator:
     y: list[float]
 
     @classmethod
-    def fit(cls, raw_proba: np.ndarray, outcome: np.ndarray, sample_weight: np.ndarray | None = None) -> Calibrator:
+    def fit(
+        cls, raw_proba: np.ndarray, outcome: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> Calibrator:
         from sklearn.isotonic import IsotonicRegression
 
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
@@ -90,7 +92,9 @@ class TimeSplit:
         return pd.Series(part, index=declared_at.index)
 
 
-def time_split(declared_at: pd.Series, calibrate_share: float = 0.2, test_share: float = 0.2) -> TimeSplit:
+def time_split(
+    declared_at: pd.Series, calibrate_share: float = 0.2, test_share: float = 0.2
+) -> TimeSplit:
     """Split by whole days: the latest days test, the ones before calibrate, the rest train."""
     days = declared_at.dt.floor("D")
     unique_days = np.sort(days.unique())
@@ -184,24 +188,32 @@ def save_model(model: ParcelRiskModel, directory: str | Path, card: str) -> Path
     with atomic_path(root / CARD_FILE) as tmp:
         tmp.write_text(card, encoding="utf-8")
     meta = dict(model.metadata)
-    meta["checksums"] = {name: _sha256(root / name) for name in (BOOSTER_FILE, PIPELINE_FILE, CARD_FILE)}
+    meta["checksums"] = {
+        name: _sha256(root / name) for name in (BOOSTER_FILE, PIPELINE_FILE, CARD_FILE)
+    }
     _write_json(root / METADATA_FILE, meta)
     return root
 
 
 def _write_json(path: Path, data: Any) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.write_text(
+            json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
 
 
-def load_model(directory: str | Path, *, store: Any = None, secret: bytes | None = None) -> ParcelRiskModel:
+def load_model(
+    directory: str | Path, *, store: Any = None, secret: bytes | None = None
+) -> ParcelRiskModel:
     """Load and verify a model folder (checksums, format version, no pickles)."""
     root = Path(directory)
     if not root.is_dir():
         raise ModelError(f"{root}: model folder not found")
     pickles = sorted(p.name for p in root.iterdir() if p.suffix.lower() in _FORBIDDEN_SUFFIXES)
     if pickles:
-        raise ModelError(f"{root}: refusing a model folder that contains pickled files: {', '.join(pickles)}")
+        raise ModelError(
+            f"{root}: refusing a model folder that contains pickled files: {', '.join(pickles)}"
+        )
     try:
         meta = json.loads((root / METADATA_FILE).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -209,7 +221,9 @@ def load_model(directory: str | Path, *, store: Any = None, secret: bytes | None
     for name, expected in meta.get("checksums", {}).items():
         path = root / name
         if not path.is_file() or _sha256(path) != expected:
-            raise ModelError(f"{path}: checksum mismatch; the model folder was modified or is incomplete")
+            raise ModelError(
+                f"{path}: checksum mismatch; the model folder was modified or is incomplete"
+            )
     if set(meta.get("checksums", {})) != {BOOSTER_FILE, PIPELINE_FILE, CARD_FILE}:
         raise ModelError(f"{root}: metadata.json does not list the checksums of every model file")
     pipeline = json.loads((root / PIPELINE_FILE).read_text(encoding="utf-8"))

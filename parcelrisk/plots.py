@@ -20,7 +20,9 @@ def _figure():  # type: ignore[no-untyped-def]
     return plt
 
 
-def evaluation_plots(result: Any, out_dir: str | Path, sample: int = 2000, seed: int = 0) -> dict[str, Path]:
+def evaluation_plots(
+    result: Any, out_dir: str | Path, sample: int = 2000, seed: int = 0
+) -> dict[str, Path]:
     """Write the four plots of a training result; return {name: path}."""
     from parcelrisk.explain import group_contributions, load_templates
     from parcelrisk.model import labels_of
@@ -34,10 +36,28 @@ def evaluation_plots(result: Any, out_dir: str | Path, sample: int = 2000, seed:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for (population, method), part in ev.groupby(["population", "method"]):
         style = "-" if method == "model" else "--"
-        axes[0].plot(part["capacity"] * 100, part["precision"], style, marker="o", label=f"{method} / {population}")
-        axes[1].plot(part["capacity"] * 100, part["recall"], style, marker="o", label=f"{method} / {population}")
-    axes[0].set(xlabel="capacity (% of items inspected)", ylabel="precision (hit rate)", title="Precision at capacity")
-    axes[1].set(xlabel="capacity (% of items inspected)", ylabel="recall", title="Recall at capacity")
+        axes[0].plot(
+            part["capacity"] * 100,
+            part["precision"],
+            style,
+            marker="o",
+            label=f"{method} / {population}",
+        )
+        axes[1].plot(
+            part["capacity"] * 100,
+            part["recall"],
+            style,
+            marker="o",
+            label=f"{method} / {population}",
+        )
+    axes[0].set(
+        xlabel="capacity (% of items inspected)",
+        ylabel="precision (hit rate)",
+        title="Precision at capacity",
+    )
+    axes[1].set(
+        xlabel="capacity (% of items inspected)", ylabel="recall", title="Recall at capacity"
+    )
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     paths["precision_recall_at_capacity"] = out / "precision_recall_at_capacity.png"
@@ -62,7 +82,11 @@ def evaluation_plots(result: Any, out_dir: str | Path, sample: int = 2000, seed:
     plt.close(fig)
 
     booster = result.model.booster
-    gain = pd.Series(booster.feature_importance("gain"), index=booster.feature_name()).sort_values().tail(20)
+    gain = (
+        pd.Series(booster.feature_importance("gain"), index=booster.feature_name())
+        .sort_values()
+        .tail(20)
+    )
     fig, ax = plt.subplots(figsize=(7, 6))
     ax.barh(gain.index, gain.to_numpy())
     ax.set(xlabel="total gain", title="Feature importance (top 20)")
@@ -83,7 +107,9 @@ def evaluation_plots(result: Any, out_dir: str | Path, sample: int = 2000, seed:
         ax.scatter(values, i + rng.uniform(-0.3, 0.3, len(values)), s=4, alpha=0.4)
     ax.set_yticks(range(len(order)), list(order))
     ax.axvline(0, color="k", lw=0.5)
-    ax.set(xlabel="SHAP contribution (log-odds)", title="SHAP beeswarm of reason groups (test days)")
+    ax.set(
+        xlabel="SHAP contribution (log-odds)", title="SHAP beeswarm of reason groups (test days)"
+    )
     fig.tight_layout()
     paths["shap_beeswarm"] = out / "shap_beeswarm.png"
     fig.savefig(paths["shap_beeswarm"], dpi=110)

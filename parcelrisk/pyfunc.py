@@ -29,7 +29,9 @@ class PyfuncScorer:
         """What ``mlflow.pyfunc.load_model(...).get_raw_model()`` returns: this scorer."""
         return self
 
-    def predict(self, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         params = params or {}
         options = ScoreOptions(
             capacity=params.get("capacity"),

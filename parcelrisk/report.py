@@ -241,9 +241,11 @@ def render_report(
     reject_summary = ""
     if len(rejects):
         counts = rejects["field"].str.split(";").explode().value_counts().head(10)
-        reject_summary = "<table><tr><th>field</th><th>rows</th></tr>" + "".join(
-            f"<tr><td>{_e(k)}</td><td>{v}</td></tr>" for k, v in counts.items()
-        ) + "</table>"
+        reject_summary = (
+            "<table><tr><th>field</th><th>rows</th></tr>"
+            + "".join(f"<tr><td>{_e(k)}</td><td>{v}</td></tr>" for k, v in counts.items())
+            + "</table>"
+        )
     else:
         reject_summary = "<p>No rows were rejected.</p>"
     window = meta.get("training_window", {})
@@ -254,23 +256,23 @@ def render_report(
 <h1>Risk report: {_e(source)}</h1>
 <div><span class="kpi"><b>{rows_read:,}</b>rows read</span><span class="kpi"><b>{len(scored):,}</b>scored</span>
 <span class="kpi"><b>{len(rejects):,}</b>rejected</span><span class="kpi"><b>{len(selected):,}</b>selected</span>
-<span class="kpi"><b>{int(scored['data_quality_referral'].sum()):,}</b>data-quality referrals</span></div>
+<span class="kpi"><b>{int(scored["data_quality_referral"].sum()):,}</b>data-quality referrals</span></div>
 <h2>Model</h2>
-<p>Version <code>{_e(model.version)}</code>, trained on {_e(window.get('first_day', '?'))} to {_e(window.get('last_day', '?'))}.
-Expected hit rate: {_e(expected or 'n/a')}.</p>
+<p>Version <code>{_e(model.version)}</code>, trained on {_e(window.get("first_day", "?"))} to {_e(window.get("last_day", "?"))}.
+Expected hit rate: {_e(expected or "n/a")}.</p>
 <p class="note">{_e(HUMAN_OVERSIGHT)}</p>
 <h2>Score distribution</h2>
 <p class="note">Items per score bin (log scale); the dashed line is the lowest score the model selected
 (control items are drawn at random from below it).</p>
-{_histogram_svg(scored['risk_score'], cut)}
+{_histogram_svg(scored["risk_score"], cut)}
 <h2>Selected items</h2>
 <input id="filter" type="search" placeholder="Filter the table" aria-label="filter">
 <table id="selected"><thead><tr><th>rank</th><th>item</th><th>score</th><th>band</th><th>selection</th>
 <th>reason 1</th><th>reason 2</th><th>reason 3</th><th>data quality</th></tr></thead>
-<tbody>{''.join(rows_html)}</tbody></table>
+<tbody>{"".join(rows_html)}</tbody></table>
 <h2>Why the top items were flagged</h2>
 <p class="note">SHAP contributions in log-odds, grouped by fact; red raises the risk, green lowers it.</p>
-{''.join(waterfalls) or '<p>No explanations were computed.</p>'}
+{"".join(waterfalls) or "<p>No explanations were computed.</p>"}
 <h2>Rejected rows</h2>
 {reject_summary}
 <script>{_JS}</script>
@@ -278,7 +280,9 @@ Expected hit rate: {_e(expected or 'n/a')}.</p>
 """
 
 
-def write_report(path: str | Path, result: ScoreResult, model: ParcelRiskModel, **kwargs: Any) -> None:
+def write_report(
+    path: str | Path, result: ScoreResult, model: ParcelRiskModel, **kwargs: Any
+) -> None:
     """Write the HTML report atomically."""
     text = render_report(result, model, **kwargs)
     with atomic_path(path) as tmp:

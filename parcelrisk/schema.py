@@ -219,9 +219,7 @@ MANIFEST_COLUMNS: list[str] = _columns(ManifestSchema)
 LABEL_COLUMNS: list[str] = _columns(LabelSchema)
 TRUTH_COLUMNS: list[str] = _columns(TruthSchema)
 REQUIRED_COLUMNS: frozenset[str] = frozenset(
-    name
-    for name, col in ManifestSchema.to_schema().columns.items()
-    if col.required
+    name for name, col in ManifestSchema.to_schema().columns.items() if col.required
 )
 DATETIME_COLUMNS: tuple[str, ...] = (ManifestSchema.declared_at, LabelSchema.inspected_at)
 NUMERIC_COLUMNS: tuple[str, ...] = (

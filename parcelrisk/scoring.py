@@ -120,7 +120,9 @@ def select(
     slots = options.slots(n)
     reason = pd.Series(pd.NA, index=risk.index, dtype="object")
     # Ties broken by item_id so the ranking does not depend on row order.
-    order = pd.DataFrame({"r": -risk.to_numpy(), "id": item_ids.astype("str").to_numpy()}, index=risk.index)
+    order = pd.DataFrame(
+        {"r": -risk.to_numpy(), "id": item_ids.astype("str").to_numpy()}, index=risk.index
+    )
     ranked = order.sort_values(["r", "id"], kind="stable").index
     rank = pd.Series(np.arange(1, n + 1), index=ranked).reindex(risk.index)
     taken = 0
@@ -138,7 +140,9 @@ def select(
     reason[control] = "control"
     n_eligible = int(eligible.sum())
     p_control = control_slots / n_eligible if n_eligible else 0.0
-    propensity = pd.Series(np.where(reason.isin(["model", "watchlist"]), 1.0, p_control), index=risk.index)
+    propensity = pd.Series(
+        np.where(reason.isin(["model", "watchlist"]), 1.0, p_control), index=risk.index
+    )
     return reason, propensity, rank
 
 
@@ -178,10 +182,17 @@ class Predictions:
 
     @classmethod
     def concat(cls, parts: list[Predictions]) -> Predictions:
-        return cls(*(pd.concat([getattr(p, f) for p in parts]) for f in ("item_id", "margin", "risk", "referral", "watchlisted")))
+        return cls(
+            *(
+                pd.concat([getattr(p, f) for p in parts])
+                for f in ("item_id", "margin", "risk", "referral", "watchlisted")
+            )
+        )
 
 
-def predict(valid: pd.DataFrame, model: ParcelRiskModel) -> tuple[Predictions, pd.DataFrame, FeatureContext]:
+def predict(
+    valid: pd.DataFrame, model: ParcelRiskModel
+) -> tuple[Predictions, pd.DataFrame, FeatureContext]:
     """Features, margin and calibrated risk for validated rows."""
     features, context = model.features.transform_with_context(valid)
     margin = pd.Series(model.raw_margin(features), index=valid.index)
@@ -236,7 +247,9 @@ def assemble(
         {
             "item_id": preds.item_id,
             "risk_score": preds.risk.astype("float64"),
-            "risk_band": _bands(preds.risk, model.metadata.get("bands", {"high": 0.2, "medium": 0.05})),
+            "risk_band": _bands(
+                preds.risk, model.metadata.get("bands", {"high": 0.2, "medium": 0.05})
+            ),
             "risk_rank": rank.astype("int64"),
             "selected": reason.notna().astype(bool),
             "selection_reason": reason.astype("object"),
@@ -256,10 +269,18 @@ def assemble(
 
 def empty_scored() -> pd.DataFrame:
     """A scored frame with no rows (every input row was rejected)."""
-    dtypes = {"risk_score": "float64", "risk_rank": "int64", "selected": bool,
-              "selection_propensity": "float64", "data_quality_referral": bool}
+    dtypes = {
+        "risk_score": "float64",
+        "risk_rank": "int64",
+        "selected": bool,
+        "selection_propensity": "float64",
+        "data_quality_referral": bool,
+    }
     return pd.DataFrame(
-        {name: pd.Series([], dtype=dtypes.get(name, object)) for name in ScoredSchema.to_schema().columns}
+        {
+            name: pd.Series([], dtype=dtypes.get(name, object))
+            for name in ScoredSchema.to_schema().columns
+        }
     )
 
 

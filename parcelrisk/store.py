@@ -492,8 +492,16 @@ def _known_outcomes(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 #: Columns of the store's ``items`` table that come from a manifest (the rest is bookkeeping).
 ITEM_COLUMNS = (
-    M.item_id, M.declared_at, *KEY_COLUMNS, M.sender_country, M.origin_country,
-    M.recipient_country, VALUE_EUR, M.gross_weight_kg, L.inspected_at, L.outcome,
+    M.item_id,
+    M.declared_at,
+    *KEY_COLUMNS,
+    M.sender_country,
+    M.origin_country,
+    M.recipient_country,
+    VALUE_EUR,
+    M.gross_weight_kg,
+    L.inspected_at,
+    L.outcome,
 )
 
 
@@ -1032,7 +1040,10 @@ class ManifestOverlay:
             _run(self.con, _DDL)
         catalog = _run(self.con, "SELECT current_database()")[0][0]
         cols = ", ".join(ITEM_COLUMNS)
-        _run(self.con, f"CREATE OR REPLACE TEMP TABLE _pr_manifest AS SELECT {cols} FROM \"{catalog}\".main.items LIMIT 0")
+        _run(
+            self.con,
+            f'CREATE OR REPLACE TEMP TABLE _pr_manifest AS SELECT {cols} FROM "{catalog}".main.items LIMIT 0',
+        )
         _run(
             self.con,
             f"""CREATE OR REPLACE TEMP VIEW items AS
@@ -1048,7 +1059,10 @@ class ManifestOverlay:
             return
         self.con.register("_pr_overlay_new", keyed_items(frame, self.secret))
         try:
-            _run(self.con, f"INSERT INTO _pr_manifest SELECT {', '.join(ITEM_COLUMNS)} FROM _pr_overlay_new ORDER BY pos")
+            _run(
+                self.con,
+                f"INSERT INTO _pr_manifest SELECT {', '.join(ITEM_COLUMNS)} FROM _pr_overlay_new ORDER BY pos",
+            )
         finally:
             self.con.unregister("_pr_overlay_new")
 

@@ -78,6 +78,7 @@ def log_training(
 ) -> dict[str, str]:
     """Log a training run (params, data hash, metrics, plots, card, pyfunc model); maybe register it."""
     import mlflow
+
     configure_tracking()
     meta = result.model.metadata
     with mlflow.start_run(experiment_id=_experiment(experiment)) as run:
@@ -91,10 +92,15 @@ def log_training(
             }
         )
         mlflow.log_metrics(evaluation_metrics(result.evaluation))
-        mlflow.log_metrics({f"test_inspected.{k}": v for k, v in meta["metrics_test_inspected"].items() if v == v})
-        mlflow.log_dict({"features": meta["features"], "reference_files": meta["reference_files"]}, "features.json")
+        mlflow.log_metrics(
+            {f"test_inspected.{k}": v for k, v in meta["metrics_test_inspected"].items() if v == v}
+        )
+        mlflow.log_dict(
+            {"features": meta["features"], "reference_files": meta["reference_files"]},
+            "features.json",
+        )
         mlflow.log_text(card, "MODEL_CARD.md")
-        for name, path in (plots or {}).items():
+        for path in (plots or {}).values():
             mlflow.log_artifact(str(path), artifact_path="plots")
         with tempfile.TemporaryDirectory() as tmp:
             model_dir = Path(tmp) / "parcelrisk_model"
@@ -113,7 +119,9 @@ def log_training(
         version = mlflow.register_model(info.model_uri, REGISTERED_NAME)
         client = mlflow.MlflowClient()
         client.set_registered_model_alias(REGISTERED_NAME, "challenger", version.version)
-        client.set_model_version_tag(REGISTERED_NAME, version.version, "model_version", meta["model_version"])
+        client.set_model_version_tag(
+            REGISTERED_NAME, version.version, "model_version", meta["model_version"]
+        )
         out["registered_version"] = str(version.version)
     return out
 
@@ -146,7 +154,9 @@ def pyfunc_signature() -> tuple[Any, pd.DataFrame]:
 
     from parcelrisk.schema import MANIFEST_COLUMNS, REQUIRED_COLUMNS
 
-    inputs = Schema([ColSpec(AnyType(), c, required=c in REQUIRED_COLUMNS) for c in MANIFEST_COLUMNS])
+    inputs = Schema(
+        [ColSpec(AnyType(), c, required=c in REQUIRED_COLUMNS) for c in MANIFEST_COLUMNS]
+    )
     return ModelSignature(inputs=inputs), pd.DataFrame([EXAMPLE_ITEM])
 
 
@@ -163,11 +173,19 @@ def _precision_at(scorer: Any, frame: pd.DataFrame, capacity: float) -> dict[str
     from parcelrisk.model import labels_of
     from parcelrisk.scoring import ScoreOptions, score_frame
 
-    scored = score_frame(frame, scorer.model, ScoreOptions(budget=capacity, explain="none", scored_at="-")).scored
+    scored = score_frame(
+        frame, scorer.model, ScoreOptions(budget=capacity, explain="none", scored_at="-")
+    ).scored
     inspected, seized = labels_of(frame)
-    table = capacity_table(scored["risk_score"], seized, inspected, [capacity], "inspected", "model")
+    table = capacity_table(
+        scored["risk_score"], seized, inspected, [capacity], "inspected", "model"
+    )
     row = table.iloc[0]
-    return {"precision": float(row["precision"]), "recall": float(row["recall"]), "hits": float(row["hits"])}
+    return {
+        "precision": float(row["precision"]),
+        "recall": float(row["recall"]),
+        "hits": float(row["hits"]),
+    }
 
 
 def promote(window: pd.DataFrame, capacity: float = 0.02, force: bool = False) -> PromotionResult:
@@ -179,23 +197,34 @@ def promote(window: pd.DataFrame, capacity: float = 0.02, force: bool = False) -
     try:
         challenger = client.get_model_version_by_alias(REGISTERED_NAME, "challenger")
     except mlflow.exceptions.MlflowException:
-        raise ConfigError("no model has the alias 'challenger'; run 'parcelrisk train --register' first") from None
+        raise ConfigError(
+            "no model has the alias 'challenger'; run 'parcelrisk train --register' first"
+        ) from None
     try:
         champion = client.get_model_version_by_alias(REGISTERED_NAME, "champion")
     except mlflow.exceptions.MlflowException:
         champion = None
     load = mlflow.pyfunc.load_model
-    chal_scores = _precision_at(load(f"models:/{REGISTERED_NAME}@challenger").get_raw_model(), window, capacity)
+    chal_scores = _precision_at(
+        load(f"models:/{REGISTERED_NAME}@challenger").get_raw_model(), window, capacity
+    )
     rows = [{"alias": "challenger", "version": challenger.version, **chal_scores}]
     champ_scores = None
     if champion is not None:
-        champ_scores = _precision_at(load(f"models:/{REGISTERED_NAME}@champion").get_raw_model(), window, capacity)
+        champ_scores = _precision_at(
+            load(f"models:/{REGISTERED_NAME}@champion").get_raw_model(), window, capacity
+        )
         rows.append({"alias": "champion", "version": champion.version, **champ_scores})
     better = champ_scores is None or chal_scores["precision"] >= champ_scores["precision"]
     promoted = better or force
     if promoted:
         client.set_registered_model_alias(REGISTERED_NAME, "champion", challenger.version)
         client.set_model_version_tag(
-            REGISTERED_NAME, challenger.version, "promotion", "forced" if (force and not better) else "at least as good"
+            REGISTERED_NAME,
+            challenger.version,
+            "promotion",
+            "forced" if (force and not better) else "at least as good",
         )
-    return PromotionResult(promoted, dict(rows[0]), dict(rows[1]) if champion else None, pd.DataFrame(rows))
+    return PromotionResult(
+        promoted, dict(rows[0]), dict(rows[1]) if champion else None, pd.DataFrame(rows)
+    )

@@ -41,7 +41,9 @@ __all__ = ["TrainingResult", "train_model", "evaluation_table"]
 @dataclass
 class TrainingResult:
     model: ParcelRiskModel
-    evaluation: pd.DataFrame  # capacity table on the test days, all populations, model and legacy rules
+    evaluation: (
+        pd.DataFrame
+    )  # capacity table on the test days, all populations, model and legacy rules
     metrics: dict[str, float]
     test_frame: pd.DataFrame  # test-day rows with risk_score and legacy_score, for plots
 
@@ -73,7 +75,9 @@ def train_model(
     features.fit(data[part.eq("train")])
     X = features.transform(data)
 
-    control = data[L.selection_source].eq("random").fillna(False) if L.selection_source in data else False
+    control = (
+        data[L.selection_source].eq("random").fillna(False) if L.selection_source in data else False
+    )
     weight = np.where(control, float(cfg["control_sample_weight"]), 1.0) * np.where(
         seized.eq(1), float(cfg["positive_weight"]), 1.0
     )
@@ -103,7 +107,9 @@ def train_model(
 
     tuning: list[dict[str, Any]] = []
     if tune > 0:
-        lgb_params, tuning = _tune(fit, lgb_params, X[cal_rows], seized[cal_rows], tune, int(cfg["seed"]))
+        lgb_params, tuning = _tune(
+            fit, lgb_params, X[cal_rows], seized[cal_rows], tune, int(cfg["seed"])
+        )
     booster = fit(lgb_params)
     # Keep only the trees early stopping chose, so the saved file and every prediction agree.
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
@@ -115,7 +121,9 @@ def train_model(
     test = part.eq("test")
     # Rank by the margin: isotonic calibration maps many margins to one probability (ties).
     ranking = pd.Series(margin, index=data.index)
-    evaluation = evaluation_table(data[test], ranking[test], truth.loc[test] if len(truth.columns) else None, cfg)
+    evaluation = evaluation_table(
+        data[test], ranking[test], truth.loc[test] if len(truth.columns) else None, cfg
+    )
     labelled_test = test & inspected
     metrics = summary_metrics(risk[labelled_test], seized[labelled_test])
     start, end = declared_days(data)
@@ -154,9 +162,12 @@ def train_model(
     # The version is a content hash: the same data and settings give the same version string.
     import hashlib
 
-    model.metadata["model_version"] = "pr-" + hashlib.sha256(
-        (booster.model_to_string() + model.metadata["data_hash"]).encode()
-    ).hexdigest()[:12]
+    model.metadata["model_version"] = (
+        "pr-"
+        + hashlib.sha256(
+            (booster.model_to_string() + model.metadata["data_hash"]).encode()
+        ).hexdigest()[:12]
+    )
     test_frame = data[test].assign(risk_score=risk[test])
     if len(truth.columns):
         test_frame = test_frame.join(truth.loc[test])
@@ -189,7 +200,9 @@ def _tune(
         booster = fit(params)
         score = booster.predict(X_val, num_iteration=booster.best_iteration)
         ap = float(average_precision_score(y_val, score)) if y_val.nunique() > 1 else float("nan")
-        results.append({**{k: params[k] for k in TUNE_SPACE if k in params}, "val_average_precision": ap})
+        results.append(
+            {**{k: params[k] for k in TUNE_SPACE if k in params}, "val_average_precision": ap}
+        )
     best = int(np.nanargmax([r["val_average_precision"] for r in results]))
     return candidates[best], results
 
@@ -211,5 +224,7 @@ def evaluation_table(
         if truth is not None and T.truth_illicit in truth:
             everything = pd.Series(True, index=test.index)
             illicit = truth[T.truth_illicit].astype(int)
-            tables.append(capacity_table(scores, illicit, everything, capacities, "ground_truth", method))
+            tables.append(
+                capacity_table(scores, illicit, everything, capacities, "ground_truth", method)
+            )
     return pd.concat(tables, ignore_index=True)

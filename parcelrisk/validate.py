@@ -43,14 +43,22 @@ from parcelrisk.schema import (
     TruthSchema,
 )
 
-__all__ = ["ValidationResult", "validate_frame", "validate_batches", "Validator", "parse_timestamps"]
+__all__ = [
+    "ValidationResult",
+    "validate_frame",
+    "validate_batches",
+    "Validator",
+    "parse_timestamps",
+]
 
 M = ManifestSchema
 L = LabelSchema
 
 #: Fields whose values are personal data: never quoted in reject reasons or logs.
 PERSONAL_FIELDS = frozenset(
-    c for c in MANIFEST_COLUMNS if c.startswith(("sender_", "recipient_")) and not c.endswith("country")
+    c
+    for c in MANIFEST_COLUMNS
+    if c.startswith(("sender_", "recipient_")) and not c.endswith("country")
 )
 _LOWER_CODE_COLUMNS = (M.service, M.item_category, L.selection_source, L.outcome)
 _UPPER_CODE_COLUMNS = (*COUNTRY_COLUMNS, M.currency, M.routing_countries)
@@ -180,7 +188,9 @@ def parse_timestamps(values: pd.Series) -> pd.Series:
         todo = parsed.isna() & text.notna()
         if not todo.any():
             break
-        parsed = parsed.mask(todo, pd.to_datetime(text[todo], format=fmt, utc=True, errors="coerce"))
+        parsed = parsed.mask(
+            todo, pd.to_datetime(text[todo], format=fmt, utc=True, errors="coerce")
+        )
     return parsed.astype("datetime64[us, UTC]")
 
 
@@ -192,7 +202,9 @@ def _parse_numbers(values: pd.Series) -> pd.Series:
     both = text.str.contains(",", regex=False) & text.str.contains(".", regex=False)
     comma_last = text.str.rfind(",") > text.str.rfind(".")
     # 1.234,50 -> 1234.50 ; 1,234.50 -> 1234.50
-    text = text.mask(both & comma_last, text.str.replace(".", "", regex=False).str.replace(",", "."))
+    text = text.mask(
+        both & comma_last, text.str.replace(".", "", regex=False).str.replace(",", ".")
+    )
     text = text.mask(both & ~comma_last, text.str.replace(",", "", regex=False))
     only_comma = text.str.contains(",", regex=False) & ~both
     thousands = text.str.fullmatch(r"-?\d{1,3}(,\d{3})+")
@@ -262,7 +274,9 @@ class Validator:
         frame = self._coerce(raw, issues)
         self._check(frame, issues)
         self._check_duplicates(frame, issues)
-        unreadable_ids = pd.Series(pd.NA, index=pd.Index([r for r, _ in batch.unreadable]), dtype=object)
+        unreadable_ids = pd.Series(
+            pd.NA, index=pd.Index([r for r, _ in batch.unreadable]), dtype=object
+        )
         ids = pd.concat([frame[M.item_id].astype(object), unreadable_ids])
         rejects = issues.frame(ids)
         valid = frame.drop(index=rejects[RejectSchema.row].to_numpy(), errors="ignore")
@@ -271,14 +285,18 @@ class Validator:
         return ValidationResult(valid, rejects, rows_read=len(raw) + len(batch.unreadable))
 
     def _coerce(self, raw: pd.DataFrame, issues: _Issues) -> pd.DataFrame:
-        columns = [c for c in (*MANIFEST_COLUMNS, *LABEL_COLUMNS, *TRUTH_COLUMNS) if c in raw.columns]
+        columns = [
+            c for c in (*MANIFEST_COLUMNS, *LABEL_COLUMNS, *TRUTH_COLUMNS) if c in raw.columns
+        ]
         out: dict[str, pd.Series] = {}
         for column in columns:
             values = raw[column]
             if column in DATETIME_COLUMNS:
                 parsed = parse_timestamps(values)
                 present = _present(values)
-                issues.add(parsed.isna() & present, column, _quote(values, "not a date/time we can read"))
+                issues.add(
+                    parsed.isna() & present, column, _quote(values, "not a date/time we can read")
+                )
                 out[column] = parsed
             elif column in NUMERIC_COLUMNS:
                 parsed = _parse_numbers(values)
@@ -299,7 +317,11 @@ class Validator:
                 elif column == M.hs_code:
                     text = text.str.replace(r"[\s.]", "", regex=True)
                 bad_bytes = text.str.contains("\ufffd", regex=False).fillna(False)
-                issues.add(bad_bytes, column, "bytes that are not valid in the file's encoding (try --encoding)")
+                issues.add(
+                    bad_bytes,
+                    column,
+                    "bytes that are not valid in the file's encoding (try --encoding)",
+                )
                 out[column] = text
         return pd.DataFrame(out, index=raw.index)
 
@@ -330,8 +352,14 @@ class Validator:
             first_row = np.where(in_previous, self._seen_rows[pos], first_row)
         else:
             in_previous = np.zeros(len(rows), dtype=bool)
-        duplicate = pd.Series(((first_row != rows) | in_previous) & ids.notna().to_numpy(), index=frame.index)
-        reason = "duplicate item_id (first seen at row " + pd.Series(first_row, index=frame.index).astype(str) + ")"
+        duplicate = pd.Series(
+            ((first_row != rows) | in_previous) & ids.notna().to_numpy(), index=frame.index
+        )
+        reason = (
+            "duplicate item_id (first seen at row "
+            + pd.Series(first_row, index=frame.index).astype(str)
+            + ")"
+        )
         issues.add(duplicate, M.item_id, reason)
 
     def _remember(self, valid: pd.DataFrame) -> None:
@@ -364,7 +392,9 @@ def validate_frame(frame: pd.DataFrame, source: str = "<frame>") -> ValidationRe
     return Validator(source).validate(RawBatch(raw))
 
 
-def validate_batches(batches: Iterable[RawBatch], source: str | os.PathLike[str]) -> Iterator[ValidationResult]:
+def validate_batches(
+    batches: Iterable[RawBatch], source: str | os.PathLike[str]
+) -> Iterator[ValidationResult]:
     """Validate a stream of chunks from :func:`parcelrisk.io.iter_manifest`."""
     validator = Validator(str(source))
     for batch in batches:

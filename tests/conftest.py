@@ -42,4 +42,6 @@ def model_dir(trained, tmp_path_factory):
 def today(training_manifest) -> pd.DataFrame:
     """A day's unlabelled manifest that follows the training period (same simulation, new seed)."""
     last = training_manifest["declared_at"].max().normalize() + pd.Timedelta(days=1)
-    return generate_manifest(4_000, seed=77, start=str(last.date()), days=1, labels=False, truth=False)
+    return generate_manifest(
+        4_000, seed=77, start=str(last.date()), days=1, labels=False, truth=False
+    )

@@ -8,7 +8,7 @@ import pytest
 from parcelrisk.batch import score_file
 from parcelrisk.io import read_manifest
 from parcelrisk.model import load_model
-from parcelrisk.schema import LABEL_COLUMNS, TRUTH_COLUMNS
+from parcelrisk.schema import TRUTH_COLUMNS
 from parcelrisk.scoring import ScoreOptions, score_frame
 from parcelrisk.store import HistoryStore
 from parcelrisk.validate import Validator, validate_frame

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
@@ -61,9 +60,15 @@ def _item(rows: pd.DataFrame, **changes) -> pd.DataFrame:
 
 
 def test_cross_checks_fire_on_the_planted_fact(rows, fitted):
-    neutral = dict(description="ceramic mug", hs_code="691200", item_category="sale_of_goods",
-                   service="parcel", gross_weight_kg=0.4, recipient_address="12 Rue Victor Hugo",
-                   sender_name="Maria Lopez Garcia")
+    neutral = dict(
+        description="ceramic mug",
+        hs_code="691200",
+        item_category="sale_of_goods",
+        service="parcel",
+        gross_weight_kg=0.4,
+        recipient_address="12 Rue Victor Hugo",
+        sender_name="Maria Lopez Garcia",
+    )
     base = fitted.transform(_item(rows, **neutral))
     cases = {
         "desc_vague": dict(description="Gifts"),

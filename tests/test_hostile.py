@@ -35,11 +35,22 @@ ROW_CASES = sorted(n for n, c in CASES.items() if c["expect"] == "rows")
 FIXED = "2026-03-01T06:00:00Z"
 #: Corpus files also run through ``parcelrisk score`` (the CLI loads the model each time: ~1 s).
 SCORE_CLI_CASES = [
-    "empty.csv", "header_only.csv", "no_header.csv", "duplicated_columns.csv",
-    "truncated.parquet", "wrong_types.parquet", "broken_line.jsonl", "quoted_newlines.csv",
-    "unbalanced_quote_middle.csv", "nul_bytes.csv", "mixed_encodings.csv",
-    "nan_inf_negative_huge.csv", "impossible_dates.csv", "duplicated_item_ids.csv",
-    "unicode_confusables_rtl.csv", "thousands_and_decimal_commas.csv",
+    "empty.csv",
+    "header_only.csv",
+    "no_header.csv",
+    "duplicated_columns.csv",
+    "truncated.parquet",
+    "wrong_types.parquet",
+    "broken_line.jsonl",
+    "quoted_newlines.csv",
+    "unbalanced_quote_middle.csv",
+    "nul_bytes.csv",
+    "mixed_encodings.csv",
+    "nan_inf_negative_huge.csv",
+    "impossible_dates.csv",
+    "duplicated_item_ids.csv",
+    "unicode_confusables_rtl.csv",
+    "thousands_and_decimal_commas.csv",
 ]
 HYPOTHESIS = settings(
     deadline=None,
@@ -148,8 +159,20 @@ def test_corpus_cli_score(name, model_dir, tmp_path):
     out, rejects, report = tmp_path / "scored.csv", tmp_path / "rejects.csv", tmp_path / "r.html"
     result = runner.invoke(
         app,
-        ["score", str(BAD / name), "--out", str(out), "--model", str(model_dir), "--rejects",
-         str(rejects), "--report", str(report), "--scored-at", FIXED],
+        [
+            "score",
+            str(BAD / name),
+            "--out",
+            str(out),
+            "--model",
+            str(model_dir),
+            "--rejects",
+            str(rejects),
+            "--report",
+            str(report),
+            "--scored-at",
+            FIXED,
+        ],
     )
     assert_clean_cli(result, expect_error=case["expect"] == "error")
     if case["expect"] == "error":
@@ -176,10 +199,18 @@ def test_corpus_library_score(name, model):
 def _giant_field_file(path: Path, size: int) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["item_id", "declared_at", "sender_country", "recipient_country",
-                     "description", "gross_weight_kg"])
+    writer.writerow(
+        [
+            "item_id",
+            "declared_at",
+            "sender_country",
+            "recipient_country",
+            "description",
+            "gross_weight_kg",
+        ]
+    )
     writer.writerow(["RR000000001DE", "2026-01-05", "CN", "DE", "socks", "0.2"])
-    writer.writerow(["RR000000002DE", "2026-01-05", "CN", "DE", "A,\n\"b" * (size // 5), "0.2"])
+    writer.writerow(["RR000000002DE", "2026-01-05", "CN", "DE", 'A,\n"b' * (size // 5), "0.2"])
     writer.writerow(["RR000000003DE", "2026-01-05", "CN", "DE", "tea", "0.2"])
     path.write_text(buf.getvalue(), encoding="utf-8")
 
@@ -193,8 +224,10 @@ def test_ten_megabyte_single_field(model_dir, tmp_path):
     assert_accounted(read, valid, rejects)
     assert read == 3
     out = tmp_path / "scored.csv"
-    result = runner.invoke(app, ["score", str(path), "--out", str(out), "--model", str(model_dir),
-                                 "--scored-at", FIXED])
+    result = runner.invoke(
+        app,
+        ["score", str(path), "--out", str(out), "--model", str(model_dir), "--scored-at", FIXED],
+    )
     assert_clean_cli(result)
     assert len(pd.read_csv(out)) + len(rejects) == 3
 
@@ -210,8 +243,29 @@ def test_ten_megabyte_single_field(model_dir, tmp_path):
 _BASE_CSV = (BAD / "valid.csv").read_bytes() + b"".join(
     line for line in (BAD / "quoted_newlines.csv").read_bytes().splitlines(keepends=True)[1:]
 )
-_NASTY = [b",", b";", b"\t", b'"', b'""', b"\n", b"\r\n", b"\r", b"\x00", b"\xef\xbb\xbf", b"\xff",
-          b"\xc3", b"\xe2\x80\xae", b"=", b"-", b"1,5", b"\\", b"'", b"NaN", b"inf", b"\x1a"]
+_NASTY = [
+    b",",
+    b";",
+    b"\t",
+    b'"',
+    b'""',
+    b"\n",
+    b"\r\n",
+    b"\r",
+    b"\x00",
+    b"\xef\xbb\xbf",
+    b"\xff",
+    b"\xc3",
+    b"\xe2\x80\xae",
+    b"=",
+    b"-",
+    b"1,5",
+    b"\\",
+    b"'",
+    b"NaN",
+    b"inf",
+    b"\x1a",
+]
 
 
 @st.composite
@@ -224,9 +278,9 @@ def mutated_csv(draw) -> bytes:
         if kind == "insert":
             data[pos:pos] = chunk
         elif kind == "delete":
-            del data[pos:pos + draw(st.integers(1, 40))]
+            del data[pos : pos + draw(st.integers(1, 40))]
         else:
-            data[pos:pos + len(chunk)] = chunk
+            data[pos : pos + len(chunk)] = chunk
     return bytes(data)
 
 
@@ -243,8 +297,14 @@ def test_fuzzed_csv_every_record_accounted_for_any_chunk_size(data, tmp_path_fac
             outcomes.append(("error", str(exc)))
             continue
         assert_accounted(read, valid, rejects)
-        outcomes.append((read, valid.index.tolist(), sorted(rejects["row"].tolist()),
-                         sorted(rejects["field"].tolist())))
+        outcomes.append(
+            (
+                read,
+                valid.index.tolist(),
+                sorted(rejects["row"].tolist()),
+                sorted(rejects["field"].tolist()),
+            )
+        )
     assert outcomes[0] == outcomes[1]
 
 
@@ -269,7 +329,7 @@ def mutated_jsonl(draw) -> bytes:
         i = draw(st.integers(0, len(lines) - 1))
         pos = draw(st.integers(0, len(lines[i])))
         cut = draw(st.integers(0, 8))
-        lines[i] = lines[i][:pos] + draw(st.sampled_from(_NASTY)) + lines[i][pos + cut:]
+        lines[i] = lines[i][:pos] + draw(st.sampled_from(_NASTY)) + lines[i][pos + cut :]
     return b"\n".join(lines) + b"\n"
 
 
@@ -292,37 +352,38 @@ def test_fuzzed_jsonl_every_record_accounted_for(data, tmp_path_factory):
 
 # -- property-based: hostile values through the library API ---------------------------------
 
-_TEXT = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30
-)
+_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30)
 _NUMBERISH = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.integers(-10**25, 10**25).map(str),
+    st.integers(-(10**25), 10**25).map(str),
     st.sampled_from(["1.234,50", "1,234.50", "0,25", "1 234", "1,2,3", "", " ", "-0", "1e400"]),
     _TEXT,
 )
 _DATEISH = st.one_of(
-    st.datetimes(min_value=pd.Timestamp("1900-01-01").to_pydatetime(),
-                 max_value=pd.Timestamp("2200-01-01").to_pydatetime()).flatmap(
-        lambda d: st.sampled_from(["%Y-%m-%dT%H:%M:%S", *DATE_FORMATS]).map(d.strftime)),
+    st.datetimes(
+        min_value=pd.Timestamp("1900-01-01").to_pydatetime(),
+        max_value=pd.Timestamp("2200-01-01").to_pydatetime(),
+    ).flatmap(lambda d: st.sampled_from(["%Y-%m-%dT%H:%M:%S", *DATE_FORMATS]).map(d.strftime)),
     st.sampled_from(["31/02/2026", "2026-13-01", "0000-00-00", "25:61", "9999-99-99", ""]),
     _TEXT,
 )
 _COUNTRY = st.one_of(st.sampled_from(["CN", "de", " NL ", "СN", "C\u200bN", "XX1", ""]), _TEXT)
-_ROW = st.fixed_dictionaries({
-    "item_id": st.one_of(st.sampled_from(["A1", "A2", "../../etc/x", "=1+1", ""]), _TEXT),
-    "declared_at": _DATEISH,
-    "sender_country": _COUNTRY,
-    "recipient_country": _COUNTRY,
-    "sender_name": _TEXT,
-    "recipient_name": st.one_of(_TEXT, st.sampled_from(["\u202eevil", "Аrmando", "\u200f"])),
-    "description": st.one_of(_TEXT, st.sampled_from(["<script>alert(1)</script>", "=cmd"])),
-    "gross_weight_kg": _NUMBERISH,
-    "declared_value": _NUMBERISH,
-    "quantity": _NUMBERISH,
-    "hs_code": _TEXT,
-    "currency": st.one_of(st.sampled_from(["EUR", "usd", "EURO"]), _TEXT),
-})
+_ROW = st.fixed_dictionaries(
+    {
+        "item_id": st.one_of(st.sampled_from(["A1", "A2", "../../etc/x", "=1+1", ""]), _TEXT),
+        "declared_at": _DATEISH,
+        "sender_country": _COUNTRY,
+        "recipient_country": _COUNTRY,
+        "sender_name": _TEXT,
+        "recipient_name": st.one_of(_TEXT, st.sampled_from(["\u202eevil", "Аrmando", "\u200f"])),
+        "description": st.one_of(_TEXT, st.sampled_from(["<script>alert(1)</script>", "=cmd"])),
+        "gross_weight_kg": _NUMBERISH,
+        "declared_value": _NUMBERISH,
+        "quantity": _NUMBERISH,
+        "hs_code": _TEXT,
+        "currency": st.one_of(st.sampled_from(["EUR", "usd", "EURO"]), _TEXT),
+    }
+)
 
 
 @settings(HYPOTHESIS, max_examples=12)
@@ -338,8 +399,10 @@ def test_fuzzed_values_library_score(rows, model):
 
 
 @settings(HYPOTHESIS, max_examples=100)
-@given(value=st.decimals(min_value=0, max_value=10**8, places=2, allow_nan=False),
-       style=st.sampled_from(["plain", "en", "de", "ch", "space"]))
+@given(
+    value=st.decimals(min_value=0, max_value=10**8, places=2, allow_nan=False),
+    style=st.sampled_from(["plain", "en", "de", "ch", "space"]),
+)
 def test_numbers_with_thousands_separators_and_decimal_commas(value, style):
     """Any amount written in the usual European or English ways reads back as the same number."""
     whole, frac = f"{value:.2f}".split(".")
@@ -351,23 +414,42 @@ def test_numbers_with_thousands_separators_and_decimal_commas(value, style):
         "ch": f"{groups.replace(',', chr(39))}.{frac}",
         "space": f"{groups.replace(',', ' ')},{frac}",
     }[style]
-    frame = pd.DataFrame({"item_id": ["A"], "declared_at": ["2026-01-05"], "sender_country": ["CN"],
-                          "recipient_country": ["DE"], "description": ["socks"],
-                          "gross_weight_kg": ["1"], "declared_value": [text]})
+    frame = pd.DataFrame(
+        {
+            "item_id": ["A"],
+            "declared_at": ["2026-01-05"],
+            "sender_country": ["CN"],
+            "recipient_country": ["DE"],
+            "description": ["socks"],
+            "gross_weight_kg": ["1"],
+            "declared_value": [text],
+        }
+    )
     result = validate_frame(frame)
     assert len(result.rejects) == 0, (text, result.rejects)
     assert result.valid["declared_value"].iloc[0] == pytest.approx(float(value)), text
 
 
 @settings(HYPOTHESIS, max_examples=100)
-@given(moment=st.datetimes(min_value=pd.Timestamp("1970-01-02").to_pydatetime(),
-                           max_value=pd.Timestamp("2100-01-01").to_pydatetime()),
-       fmt=st.sampled_from(DATE_FORMATS))
+@given(
+    moment=st.datetimes(
+        min_value=pd.Timestamp("1970-01-02").to_pydatetime(),
+        max_value=pd.Timestamp("2100-01-01").to_pydatetime(),
+    ),
+    fmt=st.sampled_from(DATE_FORMATS),
+)
 def test_dates_in_every_accepted_format_read_back(moment, fmt):
     text = moment.strftime(fmt)
-    frame = pd.DataFrame({"item_id": ["A"], "declared_at": [text], "sender_country": ["CN"],
-                          "recipient_country": ["DE"], "description": ["socks"],
-                          "gross_weight_kg": ["1"]})
+    frame = pd.DataFrame(
+        {
+            "item_id": ["A"],
+            "declared_at": [text],
+            "sender_country": ["CN"],
+            "recipient_country": ["DE"],
+            "description": ["socks"],
+            "gross_weight_kg": ["1"],
+        }
+    )
     result = validate_frame(frame)
     assert len(result.rejects) == 0, (text, result.rejects)
     parsed = result.valid["declared_at"].iloc[0].tz_convert(None)
@@ -384,9 +466,16 @@ _PRINTABLE_ID = st.text(alphabet=string.ascii_uppercase + string.digits, min_siz
 def test_duplicate_item_ids_rejected_across_chunks(ids, chunk, tmp_path_factory):
     """Every repeat of an item_id is rejected (naming the first row), whatever the chunk size."""
     path = tmp_path_factory.mktemp("dup") / "m.csv"
-    frame = pd.DataFrame({"item_id": ids, "declared_at": "2026-01-05", "sender_country": "CN",
-                          "recipient_country": "DE", "description": "socks",
-                          "gross_weight_kg": "1"})
+    frame = pd.DataFrame(
+        {
+            "item_id": ids,
+            "declared_at": "2026-01-05",
+            "sender_country": "CN",
+            "recipient_country": "DE",
+            "description": "socks",
+            "gross_weight_kg": "1",
+        }
+    )
     frame.to_csv(path, index=False)
     read, valid, rejects = read_all(path, chunk_rows=chunk)
     assert_accounted(read, valid, rejects)

@@ -14,7 +14,9 @@ from parcelrisk.validate import validate_frame
 
 def _precision(evaluation, population, method, capacity=0.02):
     row = evaluation[
-        (evaluation.population == population) & (evaluation.method == method) & (evaluation.capacity == capacity)
+        (evaluation.population == population)
+        & (evaluation.method == method)
+        & (evaluation.capacity == capacity)
     ]
     return float(row["precision"].iloc[0])
 
@@ -29,11 +31,15 @@ def test_model_beats_legacy_rules_on_ground_truth_at_2_percent(trained):
 def test_time_split_never_trains_on_test_days(trained):
     meta = trained.model.metadata
     assert meta["split"]["calibrate_from"] < meta["split"]["test_from"]
-    assert trained.test_frame["declared_at"].min().strftime("%Y-%m-%d") >= meta["split"]["test_from"]
+    assert (
+        trained.test_frame["declared_at"].min().strftime("%Y-%m-%d") >= meta["split"]["test_from"]
+    )
     assert "truth_illicit" not in meta["features"] and "outcome" not in meta["features"]
 
 
-def test_retraining_with_same_data_and_seed_gives_identical_model_file(training_manifest, trained, tmp_path):
+def test_retraining_with_same_data_and_seed_gives_identical_model_file(
+    training_manifest, trained, tmp_path
+):
     again = train_model(validate_frame(training_manifest).valid)
     assert again.model.booster.model_to_string() == trained.model.booster.model_to_string()
     assert again.model.version == trained.model.version
@@ -62,5 +68,6 @@ def test_tuning_tries_candidates_and_keeps_the_best_on_validation_days(training_
     best = max(t["val_average_precision"] for t in tuning)
     chosen = result.model.metadata["params"]["lightgbm"]
     assert any(
-        t["val_average_precision"] == best and t["num_leaves"] == chosen["num_leaves"] for t in tuning
+        t["val_average_precision"] == best and t["num_leaves"] == chosen["num_leaves"]
+        for t in tuning
     )

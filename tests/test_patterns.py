@@ -37,7 +37,12 @@ def test_pattern_moves_its_feature(features_and_truth, pattern):
     cut = legit.quantile(0.95)
     share_planted = float((planted > cut).mean())
     share_legit = float((legit > cut).mean())
-    assert share_planted >= 0.25 and share_planted > 4 * share_legit, (pattern, feature, share_planted, share_legit)
+    assert share_planted >= 0.25 and share_planted > 4 * share_legit, (
+        pattern,
+        feature,
+        share_planted,
+        share_legit,
+    )
 
 
 def test_no_red_flag_items_are_not_singled_out_by_any_single_feature(features_and_truth):

@@ -16,9 +16,16 @@ from parcelrisk.cli import app
 runner = CliRunner()
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--enable-logging=stderr", "--v=0",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
 ]
 HOSTILE = "<img src=x onerror=\"document.title='pwned'\">"  # planted as the top item's id
 
@@ -27,7 +34,10 @@ def _chromium(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
     profile = tmp_path / f"chromium-profile-{len(list(tmp_path.iterdir()))}"
     return subprocess.run(
         [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -37,15 +47,32 @@ def report(model_dir, today, tmp_path_factory):
     import parcelrisk
 
     manifest = today.copy()
-    ranks = parcelrisk.load_model(model_dir).score(manifest, capacity=40, explain="none").scored["risk_rank"]
+    ranks = (
+        parcelrisk.load_model(model_dir)
+        .score(manifest, capacity=40, explain="none")
+        .scored["risk_rank"]
+    )
     top = ranks.reset_index(drop=True).idxmin()
     manifest.loc[manifest.index[top], "item_id"] = HOSTILE  # shown in the table: must stay text
     path = tmp / "today.csv"
     manifest.to_csv(path, index=False)
     out, html = tmp / "scored.csv", tmp / "report.html"
     result = runner.invoke(
-        app, ["score", str(path), "--out", str(out), "--model", str(model_dir),
-              "--capacity", "40", "--explain", "all", "--report", str(html)],
+        app,
+        [
+            "score",
+            str(path),
+            "--out",
+            str(out),
+            "--model",
+            str(model_dir),
+            "--capacity",
+            "40",
+            "--explain",
+            "all",
+            "--report",
+            str(html),
+        ],
     )
     assert result.exit_code == 0, result.output
     return html, pd.read_csv(out)

@@ -58,23 +58,37 @@ def test_csv_outputs_neutralise_spreadsheet_formulas_numbers_stay_numbers(tmp_pa
 
 def test_scored_and_rejects_csv_are_neutralised(model_dir, tmp_path):
     src = pd.read_csv(BAD / "spreadsheet_formulas.csv", dtype=str, keep_default_na=False)
-    src.loc[0, "item_id"] = "=HYPERLINK(\"http://x\",\"y\")"
+    src.loc[0, "item_id"] = '=HYPERLINK("http://x","y")'
     src.loc[1, "item_id"] = "@evil"
     src.loc[2, "gross_weight_kg"] = "-1"  # rejected; its item_id is quoted in the rejects file
     src.loc[2, "item_id"] = "-2+3"
     path = tmp_path / "m.csv"
     src.to_csv(path, index=False)
     out, rejects = tmp_path / "scored.csv", tmp_path / "rejects.csv"
-    result = runner.invoke(app, ["score", str(path), "--out", str(out), "--model", str(model_dir),
-                                 "--rejects", str(rejects), "--scored-at", FIXED,
-                                 "--capacity", "5"])
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            str(path),
+            "--out",
+            str(out),
+            "--model",
+            str(model_dir),
+            "--rejects",
+            str(rejects),
+            "--scored-at",
+            FIXED,
+            "--capacity",
+            "5",
+        ],
+    )
     assert result.exit_code == 2, result.output
     for file in (out, rejects):
         table = pd.read_csv(file, dtype=str, keep_default_na=False)
         for column in table.columns:
             assert not table[column].str.match(r"^[=+\-@\t\r]").any(), (file.name, column)
     scored = pd.read_csv(out)
-    assert set(scored["item_id"]) >= {"'=HYPERLINK(\"http://x\",\"y\")", "'@evil"}
+    assert set(scored["item_id"]) >= {'\'=HYPERLINK("http://x","y")', "'@evil"}
     assert pd.api.types.is_float_dtype(scored["risk_score"])
 
 
@@ -85,9 +99,25 @@ def test_html_report_escapes_everything_it_shows(model_dir, tmp_path):
     path = tmp_path / "<img src=x onerror=alert(2)>.csv"
     src.to_csv(path, index=False)
     report = tmp_path / "report.html"
-    result = runner.invoke(app, ["score", str(path), "--out", str(tmp_path / "s.csv"), "--model",
-                                 str(model_dir), "--report", str(report), "--capacity", "3",
-                                 "--explain", "all", "--scored-at", FIXED])
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            str(path),
+            "--out",
+            str(tmp_path / "s.csv"),
+            "--model",
+            str(model_dir),
+            "--report",
+            str(report),
+            "--capacity",
+            "3",
+            "--explain",
+            "all",
+            "--scored-at",
+            FIXED,
+        ],
+    )
     assert result.exit_code == 0, result.output
     html = report.read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in html
@@ -112,8 +142,10 @@ def big_manifest(tmp_path_factory) -> Path:
 
 def _is_open_by(pid: int, path: Path) -> bool:
     try:
-        return any(os.path.realpath(f"/proc/{pid}/fd/{fd}") == str(path.resolve())
-                   for fd in os.listdir(f"/proc/{pid}/fd"))
+        return any(
+            os.path.realpath(f"/proc/{pid}/fd/{fd}") == str(path.resolve())
+            for fd in os.listdir(f"/proc/{pid}/fd")
+        )
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return False
 
@@ -126,8 +158,21 @@ def test_killed_or_interrupted_score_leaves_previous_file_or_nothing(
     out = out_dir / "scored.csv"
     rejects = out_dir / "scored.rejects.csv"
     report = out_dir / "report.html"
-    args = [*CLI, "score", str(big_manifest), "--out", str(out), "--model", str(model_dir),
-            "--rejects", str(rejects), "--report", str(report), "--scored-at", FIXED]
+    args = [
+        *CLI,
+        "score",
+        str(big_manifest),
+        "--out",
+        str(out),
+        "--model",
+        str(model_dir),
+        "--rejects",
+        str(rejects),
+        "--report",
+        str(report),
+        "--scored-at",
+        FIXED,
+    ]
     env = {**os.environ, "PARCELRISK_SECRET": "kill-test-secret"}  # no warning on stderr
     started = time.monotonic()
     clean = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
@@ -139,8 +184,9 @@ def test_killed_or_interrupted_score_leaves_previous_file_or_nothing(
 
     rng = random.Random(1234)
     for sig in (signal.SIGKILL, signal.SIGINT, signal.SIGKILL, signal.SIGINT):
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env)
+        proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
         if sig == signal.SIGINT:
             # after start-up (imports), once the command runs: it has the manifest open
             deadline = time.monotonic() + 60
@@ -166,8 +212,17 @@ def test_killed_or_interrupted_score_leaves_previous_file_or_nothing(
 
     # without a previous file: a killed run leaves nothing at all
     fresh = tmp_path / "fresh" / "scored.csv"
-    fresh_args = [*CLI, "score", str(big_manifest), "--out", str(fresh), "--model", str(model_dir),
-                  "--scored-at", FIXED]
+    fresh_args = [
+        *CLI,
+        "score",
+        str(big_manifest),
+        "--out",
+        str(fresh),
+        "--model",
+        str(model_dir),
+        "--scored-at",
+        FIXED,
+    ]
     proc = subprocess.Popen(fresh_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     time.sleep(rng.uniform(0.3, 0.9) * duration)
     proc.kill()
@@ -177,10 +232,23 @@ def test_killed_or_interrupted_score_leaves_previous_file_or_nothing(
 
 def test_clean_runs_leave_no_tmp_files(model_dir, tmp_path):
     out = tmp_path / "o" / "scored.parquet"
-    result = runner.invoke(app, ["score", str(BAD / "valid.csv"), "--out", str(out), "--model",
-                                 str(model_dir), "--report", str(tmp_path / "o" / "r.html"),
-                                 "--rejects", str(tmp_path / "o" / "rej.csv"),
-                                 "--scored-at", FIXED])
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            str(BAD / "valid.csv"),
+            "--out",
+            str(out),
+            "--model",
+            str(model_dir),
+            "--report",
+            str(tmp_path / "o" / "r.html"),
+            "--rejects",
+            str(tmp_path / "o" / "rej.csv"),
+            "--scored-at",
+            FIXED,
+        ],
+    )
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in (tmp_path / "o").iterdir())
     assert names == ["r.html", "rej.csv", "scored.parquet"]
@@ -197,8 +265,17 @@ def test_cli_refuses_pickled_or_tampered_model_folder(model_dir, tmp_path):
     shutil.copytree(model_dir, tampered)
     (tampered / "pipeline.json").write_text("{}")
     for folder, word in ((pickled, "pickle"), (tampered, "checksum")):
-        result = runner.invoke(app, ["score", str(BAD / "valid.csv"), "--out",
-                                     str(tmp_path / "s.csv"), "--model", str(folder)])
+        result = runner.invoke(
+            app,
+            [
+                "score",
+                str(BAD / "valid.csv"),
+                "--out",
+                str(tmp_path / "s.csv"),
+                "--model",
+                str(folder),
+            ],
+        )
         assert result.exit_code == 1 and word in result.stderr, result.output
         assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "s.csv").exists() and not Path("pwned").exists()
@@ -217,16 +294,33 @@ def test_no_output_path_is_derived_from_input_values(model_dir, tmp_path, monkey
     store = work / "h.duckdb"
     for args in (
         ["validate", str(manifest), "--rejects", str(work / "v.rejects.csv")],
-        ["score", str(manifest), "--out", str(work / "s.csv"), "--model", str(model_dir),
-         "--report", str(work / "r.html"), "--rejects", str(work / "s.rejects.csv"),
-         "--scored-at", FIXED],
+        [
+            "score",
+            str(manifest),
+            "--out",
+            str(work / "s.csv"),
+            "--model",
+            str(model_dir),
+            "--report",
+            str(work / "r.html"),
+            "--rejects",
+            str(work / "s.rejects.csv"),
+            "--scored-at",
+            FIXED,
+        ],
         ["history", "add", str(manifest), "--store", str(store)],
     ):
         result = runner.invoke(app, args)
         assert result.exit_code in (0, 2), result.output
     created = {p for p in tmp_path.rglob("*")} - before
-    assert {p.name for p in created} <= {"s.csv", "r.html", "s.rejects.csv", "v.rejects.csv",
-                                         "h.duckdb", "h.duckdb.wal"}
+    assert {p.name for p in created} <= {
+        "s.csv",
+        "r.html",
+        "s.rejects.csv",
+        "v.rejects.csv",
+        "h.duckdb",
+        "h.duckdb.wal",
+    }
     assert not any(p.exists() for p in probes)
     scored = pd.read_csv(work / "s.csv")
     assert "../../etc/x" in set(scored["item_id"])  # the value is kept, as data
@@ -241,8 +335,13 @@ PLANTED = {
     "recipient_email": "zqx@planted.example",
     "recipient_name": "Qqzplanted Recipient",
 }
-NEEDLES = [v.lower() for v in PLANTED.values()] + ["zqxplanted", "qqzplanted", "15007777777",
-                                                    "zqx@planted", "planted.example"]
+NEEDLES = [v.lower() for v in PLANTED.values()] + [
+    "zqxplanted",
+    "qqzplanted",
+    "15007777777",
+    "zqx@planted",
+    "planted.example",
+]
 
 
 def _leaks(data: bytes) -> list[str]:
@@ -267,8 +366,9 @@ def planted_manifest(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-def test_no_personal_data_in_logs_errors_store_or_model(planted_manifest, model_dir, tmp_path,
-                                                        monkeypatch):
+def test_no_personal_data_in_logs_errors_store_or_model(
+    planted_manifest, model_dir, tmp_path, monkeypatch
+):
     assert _leaks(planted_manifest.read_bytes())  # the needles are there to be found
     monkeypatch.setenv("PARCELRISK_SECRET", "test-secret-for-pii")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # train logs to ./mlflow.db here
@@ -280,11 +380,30 @@ def test_no_personal_data_in_logs_errors_store_or_model(planted_manifest, model_
     # With --pseudonymize even the officer-facing scored file and report are searched.
     commands = [
         ["validate", str(planted_manifest), "--rejects", str(work / "validate.rejects.csv")],
-        ["score", str(planted_manifest), "--out", str(work / "pseudo.csv"), "--model",
-         str(model_dir), "--report", str(work / "pseudo.html"), "--rejects",
-         str(work / "score.rejects.csv"), "--pseudonymize", "--scored-at", FIXED],
-        ["history", "add", str(planted_manifest), "--store", str(work / "h.duckdb"),
-         "--rejects", str(work / "history.rejects.csv")],
+        [
+            "score",
+            str(planted_manifest),
+            "--out",
+            str(work / "pseudo.csv"),
+            "--model",
+            str(model_dir),
+            "--report",
+            str(work / "pseudo.html"),
+            "--rejects",
+            str(work / "score.rejects.csv"),
+            "--pseudonymize",
+            "--scored-at",
+            FIXED,
+        ],
+        [
+            "history",
+            "add",
+            str(planted_manifest),
+            "--store",
+            str(work / "h.duckdb"),
+            "--rejects",
+            str(work / "history.rejects.csv"),
+        ],
         ["train", "--data", str(planted_manifest), "--export", str(work / "model")],
     ]
     for args in commands:
@@ -294,9 +413,17 @@ def test_no_personal_data_in_logs_errors_store_or_model(planted_manifest, model_
     for captured in outputs:
         assert not _leaks(captured.encode()), captured
     files = [p for p in work.rglob("*") if p.is_file()]
-    assert {"validate.rejects.csv", "score.rejects.csv", "pseudo.csv", "pseudo.html", "h.duckdb",
-            "model.txt", "pipeline.json", "metadata.json", "MODEL_CARD.md"} <= {
-        p.name for p in files}
+    assert {
+        "validate.rejects.csv",
+        "score.rejects.csv",
+        "pseudo.csv",
+        "pseudo.html",
+        "h.duckdb",
+        "model.txt",
+        "pipeline.json",
+        "metadata.json",
+        "MODEL_CARD.md",
+    } <= {p.name for p in files}
     assert (work / "mlflow.db").is_file()
     assert any(p.name == "MODEL_CARD.md" and "model" not in p.parent.name for p in files)
     for path in files:  # logs, rejects, store, exported model, MLflow database and artifacts
@@ -322,8 +449,9 @@ def test_no_personal_data_in_logs_errors_store_or_model(planted_manifest, model_
 # -- 6. determinism ---------------------------------------------------------------------------
 
 
-def test_same_input_gives_byte_identical_outputs_across_runs_and_chunk_sizes(today, model_dir,
-                                                                               tmp_path):
+def test_same_input_gives_byte_identical_outputs_across_runs_and_chunk_sizes(
+    today, model_dir, tmp_path
+):
     frame = _manifest_only(today).astype(object).where(today.notna(), None)
     frame["declared_at"] = today["declared_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     frame.loc[frame.index[1500], "gross_weight_kg"] = "-3"
@@ -335,18 +463,34 @@ def test_same_input_gives_byte_identical_outputs_across_runs_and_chunk_sizes(tod
     runs = []
     for name, extra in (("a", []), ("b", []), ("c", ["--chunk-rows", "1000"])):
         folder = tmp_path / name
-        result = runner.invoke(app, ["score", str(path), "--out", str(folder / "scored.csv"),
-                                     "--model", str(model_dir), "--report",
-                                     str(folder / "report.html"), "--rejects",
-                                     str(folder / "rejects.csv"), "--scored-at", FIXED,
-                                     "--explain", "all", *extra])
+        result = runner.invoke(
+            app,
+            [
+                "score",
+                str(path),
+                "--out",
+                str(folder / "scored.csv"),
+                "--model",
+                str(model_dir),
+                "--report",
+                str(folder / "report.html"),
+                "--rejects",
+                str(folder / "rejects.csv"),
+                "--scored-at",
+                FIXED,
+                "--explain",
+                "all",
+                *extra,
+            ],
+        )
         assert result.exit_code == 2, result.output
         runs.append({p.name: p.read_bytes() for p in sorted(folder.iterdir())})
     assert runs[0] == runs[1] == runs[2]
     rejects = pd.read_csv(tmp_path / "a" / "rejects.csv")
     assert sorted(rejects["row"]) == [1501, 2701, len(frame) + 1]
     a = runner.invoke(app, ["validate", str(path), "--rejects", str(tmp_path / "v1.csv")])
-    b = runner.invoke(app, ["validate", str(path), "--rejects", str(tmp_path / "v2.csv"),
-                            "--chunk-rows", "1000"])
+    b = runner.invoke(
+        app, ["validate", str(path), "--rejects", str(tmp_path / "v2.csv"), "--chunk-rows", "1000"]
+    )
     assert a.output == b.output
     assert (tmp_path / "v1.csv").read_bytes() == (tmp_path / "v2.csv").read_bytes()

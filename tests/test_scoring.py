@@ -38,7 +38,9 @@ def test_bad_rows_are_returned_not_raised(model, today):
     broken.loc[broken.index[3], "gross_weight_kg"] = -1.0
     result = model.score(broken, capacity=5, scored_at=FIXED)
     assert len(result.scored) == 49 and len(result.rejects) == 1
-    assert result.rejects.iloc[0]["row"] == 4 and result.rejects.iloc[0]["field"] == "gross_weight_kg"
+    assert (
+        result.rejects.iloc[0]["row"] == 4 and result.rejects.iloc[0]["field"] == "gross_weight_kg"
+    )
 
 
 def test_selection_fills_capacity_with_control_share_and_propensities(model, today):
@@ -76,7 +78,8 @@ def test_cli_and_library_give_identical_output(model, model_dir, scored, today, 
     today.to_csv(path, index=False)
     out = tmp_path / "scored.csv"
     result = runner.invoke(
-        app, ["score", str(path), "--out", str(out), "--model", str(model_dir), "--scored-at", FIXED]
+        app,
+        ["score", str(path), "--out", str(out), "--model", str(model_dir), "--scored-at", FIXED],
     )
     assert result.exit_code == 0, result.output
     cli = pd.read_csv(out, keep_default_na=False)
@@ -85,7 +88,10 @@ def test_cli_and_library_give_identical_output(model, model_dir, scored, today, 
     assert (cli["risk_score"] - lib["risk_score"]).abs().max() < 1e-9
     assert cli["selected"].tolist() == lib["selected"].tolist()
     again = tmp_path / "again.csv"
-    runner.invoke(app, ["score", str(path), "--out", str(again), "--model", str(model_dir), "--scored-at", FIXED])
+    runner.invoke(
+        app,
+        ["score", str(path), "--out", str(again), "--model", str(model_dir), "--scored-at", FIXED],
+    )
     assert again.read_bytes() == out.read_bytes()
 
 
@@ -102,14 +108,22 @@ def test_cli_partial_exit_code_and_rejects_file(model_dir, today, tmp_path):
     assert len(pd.read_csv(out)) == 99
 
 
-def test_cli_explain_prints_score_and_reasons_of_one_item(model, model_dir, scored, today, tmp_path):
+def test_cli_explain_prints_score_and_reasons_of_one_item(
+    model, model_dir, scored, today, tmp_path
+):
     path = tmp_path / "today.csv"
     today.to_csv(path, index=False)
     top = scored.scored.sort_values("risk_rank").iloc[0]
-    result = runner.invoke(app, ["explain", str(path), "--item", top["item_id"], "--model", str(model_dir)])
+    result = runner.invoke(
+        app, ["explain", str(path), "--item", top["item_id"], "--model", str(model_dir)]
+    )
     assert result.exit_code == 0, result.output
     assert top["item_id"] in result.output and f"{top['risk_score']:.3f}" in result.output
-    first = scored.explanations[(scored.explanations["item_id"] == top["item_id"]) & (scored.explanations["rank"] == 1)]
+    first = scored.explanations[
+        (scored.explanations["item_id"] == top["item_id"]) & (scored.explanations["rank"] == 1)
+    ]
     assert first.iloc[0]["reason"] in result.output
-    missing = runner.invoke(app, ["explain", str(path), "--item", "NOPE", "--model", str(model_dir)])
+    missing = runner.invoke(
+        app, ["explain", str(path), "--item", "NOPE", "--model", str(model_dir)]
+    )
     assert missing.exit_code == 1 and "Traceback" not in missing.output

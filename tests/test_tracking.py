@@ -64,7 +64,9 @@ def test_champion_loads_by_alias_and_scores_like_the_library(mlflow_home, model_
     assert served["item_id"].tolist() == library["item_id"].tolist()
 
 
-def test_promotion_refuses_a_worse_challenger_unless_forced(mlflow_home, trained, training_manifest):
+def test_promotion_refuses_a_worse_challenger_unless_forced(
+    mlflow_home, trained, training_manifest
+):
     import mlflow
 
     home, _, _, window = mlflow_home
@@ -74,7 +76,12 @@ def test_promotion_refuses_a_worse_challenger_unless_forced(mlflow_home, trained
         client = mlflow.MlflowClient()
         champion = client.get_model_version_by_alias(REGISTERED_NAME, "champion").version
         # The same model again as challenger, scored on a window where it cannot be better.
-        log_training(trained, validate_frame(training_manifest).valid, register=True, card=model_card(trained))
+        log_training(
+            trained,
+            validate_frame(training_manifest).valid,
+            register=True,
+            card=model_card(trained),
+        )
         decision = promote(window, capacity=0.02)
         assert decision.promoted  # equal is "at least as good"
         assert set(decision.comparison["alias"]) == {"challenger", "champion"}
@@ -94,24 +101,44 @@ def test_mlflow_models_serve_answers_with_library_scores(mlflow_home, model_dir,
     home, *_ = mlflow_home
     port = _free_port()
     bin_dir = os.path.dirname(sys.executable)  # mlflow starts uvicorn from PATH
-    env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}",
-               PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    env = dict(
+        os.environ,
+        MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}",
+        PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""),
+    )
     mlflow_cli = os.path.join(os.path.dirname(sys.executable), "mlflow")
     server = subprocess.Popen(
-        [mlflow_cli, "models", "serve", "-m", f"models:/{REGISTERED_NAME}@champion",
-         "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=home, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            mlflow_cli,
+            "models",
+            "serve",
+            "-m",
+            f"models:/{REGISTERED_NAME}@champion",
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=home,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         rows = today.head(20).copy()
         rows["declared_at"] = rows["declared_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        body = json.dumps({"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}).encode()
+        body = json.dumps(
+            {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}
+        ).encode()
         deadline = time.monotonic() + 120
         answer = None
         while time.monotonic() < deadline and server.poll() is None:
             try:
                 req = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/invocations", data=body,
+                    f"http://127.0.0.1:{port}/invocations",
+                    data=body,
                     headers={"Content-Type": "application/json"},
                 )
                 with urllib.request.urlopen(req, timeout=30) as resp:
@@ -119,10 +146,14 @@ def test_mlflow_models_serve_answers_with_library_scores(mlflow_home, model_dir,
                 break
             except OSError:
                 time.sleep(1)
-        assert answer is not None, server.stdout.read().decode()[-3000:] if server.poll() is not None else "no answer"
+        assert answer is not None, (
+            server.stdout.read().decode()[-3000:] if server.poll() is not None else "no answer"
+        )
         served = pd.DataFrame(answer["predictions"])
         library = parcelrisk.load_model(model_dir).score(today.head(20)).scored
-        np.testing.assert_allclose(served["risk_score"].to_numpy(dtype=float), library["risk_score"].to_numpy())
+        np.testing.assert_allclose(
+            served["risk_score"].to_numpy(dtype=float), library["risk_score"].to_numpy()
+        )
     finally:
         server.terminate()
         try:

@@ -107,7 +107,9 @@ def test_formats_and_chunking_give_the_same_rows(small_manifest, tmp_path, suffi
 def test_column_map_renames_unit_columns(small_manifest, tmp_path):
     clean = _manifest_only(small_manifest).head(50)
     renamed = clean.rename(columns={"item_id": "ParcelNo", "gross_weight_kg": "Weight (kg)"})
-    renamed = renamed.drop(columns=["routing_countries", "recipient_email"])  # optional: may be absent
+    renamed = renamed.drop(
+        columns=["routing_countries", "recipient_email"]
+    )  # optional: may be absent
     path = tmp_path / "unit.csv"
     renamed.to_csv(path, index=False, sep=";")
     mapping = tmp_path / "map.yaml"

@@ -53,7 +53,9 @@ class FeatureContext:
     value_eur: pd.Series
 
     def subset(self, rows: pd.Index) -> FeatureContext:
-        return FeatureContext(self.vague_list.loc[rows], self.watchlists.loc[rows], self.value_eur.loc[rows])
+        return FeatureContext(
+            self.vague_list.loc[rows], self.watchlists.loc[rows], self.value_eur.loc[rows]
+        )
 
 
 class ManifestFeatures(TransformerMixin, BaseEstimator):
@@ -137,7 +139,9 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
         parts = self._parse(X, ref)
         blocks = [
             quality.quality_features(X, parts["norm_desc"], parts["group"], ref),
-            value.value_features(X, parts["value_eur"], parts["chapter"], parts["group"], self.value_reference_, ref),
+            value.value_features(
+                X, parts["value_eur"], parts["chapter"], parts["group"], self.value_reference_, ref
+            ),
             parties.party_features(X, ref),
             route.route_features(X, ref),
             parts["flags"],
@@ -151,7 +155,9 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
         for name, series in self._categorical_inputs(X, parts).items():
             levels = self.categories_[name]
             coded = series.astype("str").where(series.isin(levels), "other").where(series.notna())
-            blocks.append(pd.DataFrame({name: pd.Categorical(coded, categories=levels)}, index=X.index))
+            blocks.append(
+                pd.DataFrame({name: pd.Categorical(coded, categories=levels)}, index=X.index)
+            )
         features = pd.concat(blocks, axis=1)
         context = FeatureContext(
             vague_list=quality.vague_match(parts["norm_desc"], ref),
@@ -162,7 +168,12 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
 
     def _descriptions(self) -> dict[str, str]:
         ref = self.reference_
-        out = quality.DESCRIPTIONS | value.DESCRIPTIONS | parties.DESCRIPTIONS | route.descriptions(ref)
+        out = (
+            quality.DESCRIPTIONS
+            | value.DESCRIPTIONS
+            | parties.DESCRIPTIONS
+            | route.descriptions(ref)
+        )
         out |= {k: v for k, v in text.descriptions(ref).items() if k != "desc_group"}
         if self.profiles:
             from parcelrisk.profiles import PROFILE_FEATURES
@@ -208,7 +219,9 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
     @staticmethod
     def _check_frame(X: Any) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):
-            raise InputError("ManifestFeatures expects a pandas DataFrame of validated manifest rows")
+            raise InputError(
+                "ManifestFeatures expects a pandas DataFrame of validated manifest rows"
+            )
         missing = sorted(REQUIRED_COLUMNS - set(X.columns))
         if missing:
             raise InputError(f"manifest frame lacks required column(s): {', '.join(missing)}")
@@ -228,7 +241,9 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], store: Any = None, secret: bytes | None = None) -> ManifestFeatures:
+    def from_dict(
+        cls, data: dict[str, Any], store: Any = None, secret: bytes | None = None
+    ) -> ManifestFeatures:
         est = cls(store=store, secret=secret, profiles=bool(data["profiles"]))
         est.reference_ = ReferenceData.from_dict(data["reference"])
         est.value_reference_ = value.ValueReference(**data["value_reference"])

@@ -27,7 +27,9 @@ def _column(X: pd.DataFrame, name: str) -> pd.Series:
 
 def _placeholder(names: pd.Series, ref: ReferenceData) -> pd.Series:
     norm = normalise_text(names)
-    placeholders = set(normalise_text(pd.Series(ref.thresholds["placeholder_party_names"], dtype="str")))
+    placeholders = set(
+        normalise_text(pd.Series(ref.thresholds["placeholder_party_names"], dtype="str"))
+    )
     single_word = norm.ne("") & ~norm.str.contains(" ", regex=False)
     digits = norm.str.fullmatch(r"[\d ]+").fillna(False)
     return (norm.isin(placeholders) | norm.eq("") | single_word | digits).astype("int8")

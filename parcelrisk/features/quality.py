@@ -25,11 +25,38 @@ DESCRIPTIONS = {
     "missing_optional": "number of optional fields left empty",
 }
 
-_FILLER = {"and", "of", "for", "the", "a", "an", "all", "kind", "kinds", "other", "others", "misc", "x", "various", "some", "new", "my", "your", "personal"}
+_FILLER = {
+    "and",
+    "of",
+    "for",
+    "the",
+    "a",
+    "an",
+    "all",
+    "kind",
+    "kinds",
+    "other",
+    "others",
+    "misc",
+    "x",
+    "various",
+    "some",
+    "new",
+    "my",
+    "your",
+    "personal",
+}
 _FILE_EXTENSIONS = ["wpx", "pdf", "doc", "docx", "xls", "xlsx", "txt", "jpg", "zip"]
 _OPTIONAL = (
-    M.sender_name, M.sender_address, M.sender_postcode, M.recipient_phone, M.recipient_email,
-    M.hs_code, M.declared_value, M.item_category, M.origin_country,
+    M.sender_name,
+    M.sender_address,
+    M.sender_postcode,
+    M.recipient_phone,
+    M.recipient_email,
+    M.hs_code,
+    M.declared_value,
+    M.item_category,
+    M.origin_country,
 )
 
 
@@ -45,7 +72,9 @@ def vague_match(norm_desc: pd.Series, ref: ReferenceData) -> pd.Series:
     first_list = words[word_vague].map(ref.vague_terms).groupby(level=0).first()
     matched = whole.fillna(first_list.reindex(uniques.index).where(all_vague)).fillna("")
     lookup = pd.Series(matched.to_numpy(), index=uniques.to_numpy())
-    return pd.Series(lookup.reindex(norm_desc.to_numpy()).to_numpy(), index=norm_desc.index, dtype="str")
+    return pd.Series(
+        lookup.reindex(norm_desc.to_numpy()).to_numpy(), index=norm_desc.index, dtype="str"
+    )
 
 
 def quality_features(
@@ -63,7 +92,8 @@ def quality_features(
     sender_norm = _normalised_party(X, M.sender_name)
     category = X[M.item_category] if M.item_category in X else pd.Series(pd.NA, index=X.index)
     missing = sum(
-        (X[c].isna() if c in X else pd.Series(True, index=X.index)).astype("int8") for c in _OPTIONAL
+        (X[c].isna() if c in X else pd.Series(True, index=X.index)).astype("int8")
+        for c in _OPTIONAL
     )
     return pd.DataFrame(
         {
@@ -73,11 +103,17 @@ def quality_features(
                 | desc.str.fullmatch(r"[\W_\s]+")
                 | desc.str.match(r".*(.)\1\1")
                 | desc.str.lower().str.lstrip(".").isin(_FILE_EXTENSIONS)
-            ).fillna(False).astype("int8"),
+            )
+            .fillna(False)
+            .astype("int8"),
             "desc_length": desc.str.len().astype("float32"),
-            "desc_words": norm_desc.str.count(" ").add(norm_desc.ne("").astype(int)).astype("float32"),
+            "desc_words": norm_desc.str.count(" ")
+            .add(norm_desc.ne("").astype(int))
+            .astype("float32"),
             "hs_missing": (~hs_present).astype("int8"),
-            "hs_malformed": (hs_present & ~hs.str.fullmatch(r"\d{6,10}").fillna(False)).astype("int8"),
+            "hs_malformed": (hs_present & ~hs.str.fullmatch(r"\d{6,10}").fillna(False)).astype(
+                "int8"
+            ),
             "hs_desc_mismatch": mismatch.astype("int8"),
             "gift_from_business": (
                 category.eq("gift").fillna(False)

@@ -11,7 +11,10 @@ from parcelrisk.reference import ReferenceData
 
 def descriptions(ref: ReferenceData) -> dict[str, str]:
     """Output column -> meaning; one flag per keyword group plus the first group matched."""
-    out = {f"kw_{g}": f"the goods description uses {g.replace('_', ' ')} words" for g in ref.keyword_groups}
+    out = {
+        f"kw_{g}": f"the goods description uses {g.replace('_', ' ')} words"
+        for g in ref.keyword_groups
+    }
     out["desc_group"] = "the keyword group of the goods description"
     return out
 
@@ -21,7 +24,9 @@ def keyword_flags(norm_desc: pd.Series, ref: ReferenceData) -> pd.DataFrame:
     uniques = pd.Series(norm_desc.unique(), dtype="str")
     flags = {}
     for group, words in ref.keyword_groups.items():
-        pattern = r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b"
+        pattern = (
+            r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b"
+        )
         flags[f"kw_{group}"] = uniques.str.contains(pattern, regex=True).astype("int8").to_numpy()
     table = pd.DataFrame(flags, index=uniques.to_numpy())
     out = table.reindex(norm_desc.to_numpy())

@@ -54,10 +54,16 @@ class ValueReference:
                 for k, g in frame[frame["k"].isin(keep)].groupby("k")
             }
 
-        overall = np.round(np.quantile(log_vpk[ok].to_numpy(), _QUANTILES), 6).tolist() if ok.any() else [0.0] * 101
+        overall = (
+            np.round(np.quantile(log_vpk[ok].to_numpy(), _QUANTILES), 6).tolist()
+            if ok.any()
+            else [0.0] * 101
+        )
         return cls(table(chapter), table(group), overall)
 
-    def percentile(self, log_vpk: pd.Series, keys: pd.Series, tables: dict[str, list[float]]) -> pd.Series:
+    def percentile(
+        self, log_vpk: pd.Series, keys: pd.Series, tables: dict[str, list[float]]
+    ) -> pd.Series:
         """Share (0-100) of reference items with a lower value per kg; overall table if the key is unknown."""
         out = pd.Series(np.nan, index=log_vpk.index, dtype="float32")
         known = keys.isin(list(tables)).fillna(False)
@@ -73,7 +79,9 @@ class ValueReference:
 
 def _pct(values: pd.Series, quantiles: list[float]) -> np.ndarray:
     q = np.asarray(quantiles)
-    return (np.searchsorted(q, values.to_numpy(dtype="float64"), side="left") * (100.0 / len(q))).astype("float32")
+    return (
+        np.searchsorted(q, values.to_numpy(dtype="float64"), side="left") * (100.0 / len(q))
+    ).astype("float32")
 
 
 def value_in_eur(X: pd.DataFrame, ref: ReferenceData) -> pd.Series:
@@ -118,7 +126,8 @@ def value_features(
             "value_round": ((declared % 5).eq(0) & declared.gt(0)).fillna(False).astype("int8"),
             "just_below_150": value_eur.between(low * margin, low, inclusive="left").astype("int8"),
             "gift_just_below_45": (
-                category.eq("gift").fillna(False) & value_eur.between(gift * margin, gift, inclusive="left")
+                category.eq("gift").fillna(False)
+                & value_eur.between(gift * margin, gift, inclusive="left")
             ).astype("int8"),
             "letter_overweight": (light_services & weight.gt(limit)).astype("int8"),
         },
