@@ -111,10 +111,10 @@ class Model:
         return match.iloc[0]
 
 
-def load_model(
-    ref: str | Path = DEFAULT_MODEL_DIR, *, store: Any = None, secret: bytes | None = None
-) -> Model:
-    """Load a model folder, or an MLflow model URI such as ``models:/parcelrisk@champion``."""
+def resolve_model(
+    ref: str | Path, *, store: Any = None, secret: bytes | None = None
+) -> ParcelRiskModel:
+    """The pipeline behind a model folder or an MLflow URI (``models:/parcelrisk@champion``)."""
     text = str(ref)
     if text.startswith(("models:/", "runs:/", "mlflow-artifacts:/")):
         import mlflow
@@ -125,7 +125,13 @@ def load_model(
         local = mlflow.artifacts.download_artifacts(
             text, dst_path=tempfile.mkdtemp(prefix="parcelrisk-")
         )
-        data = Path(local) / "data"
-        folder = next(p.parent for p in data.rglob("metadata.json"))
-        return Model(_load_folder(folder, store=store, secret=secret))
-    return Model(_load_folder(ref, store=store, secret=secret))
+        folder = next(p.parent for p in (Path(local) / "data").rglob("metadata.json"))
+        return _load_folder(folder, store=store, secret=secret)
+    return _load_folder(ref, store=store, secret=secret)
+
+
+def load_model(
+    ref: str | Path = DEFAULT_MODEL_DIR, *, store: Any = None, secret: bytes | None = None
+) -> Model:
+    """Load a model folder, or an MLflow model URI such as ``models:/parcelrisk@champion``."""
+    return Model(resolve_model(ref, store=store, secret=secret))

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from parcelrisk.errors import InputError
 from parcelrisk.explain import explain_long_empty
 from parcelrisk.features import FeatureContext
 from parcelrisk.io import DEFAULT_CHUNK_ROWS, iter_manifest
@@ -145,6 +146,8 @@ def score_file(
         finally:
             features.store = original_store
 
+    if rows_read == 0:
+        raise InputError(f"{path}: no records after the header")
     all_rejects = (
         pd.concat(rejects, ignore_index=True)
         if rejects

@@ -388,7 +388,9 @@ def _nothing_scored() -> Any:
 def score(
     manifest: Annotated[Path, typer.Argument(help="Manifest file: .csv, .parquet or .jsonl")],
     out_path: Annotated[Path, typer.Option("--out", help="Scored output, .csv or .parquet.")],
-    model_ref: Annotated[Path, typer.Option("--model", help="Model folder.")] = DEFAULT_MODEL,
+    model_ref: Annotated[str, typer.Option("--model", help="Model folder or models:/ URI.")] = str(
+        DEFAULT_MODEL
+    ),
     capacity: Annotated[
         int | None, typer.Option("--capacity", min=0, help="Inspections available today.")
     ] = None,
@@ -430,8 +432,8 @@ def score(
     """Score a manifest, select today's inspections and say why, item by item."""
     import time
 
+    from parcelrisk.api import resolve_model
     from parcelrisk.batch import score_file
-    from parcelrisk.model import load_model
     from parcelrisk.scoring import ScoreOptions
 
     started = time.perf_counter()
@@ -439,7 +441,7 @@ def score(
         capacity=capacity, budget=budget, explain=explain, seed=seed, scored_at=scored_at
     )
     with _maybe_store(store) as history, _progress() as progress:
-        model = load_model(model_ref, store=history)
+        model = resolve_model(model_ref, store=history)
         result = score_file(
             manifest,
             model,

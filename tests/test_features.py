@@ -103,3 +103,21 @@ def test_vague_lists_come_from_the_reference_folder(tmp_path):
     assert "mystery box" in ref.vague_terms
     assert "mystery box" not in load_reference().vague_terms
     assert ref.content_hash != load_reference().content_hash
+
+
+def test_passes_the_scikit_learn_checks_that_apply_to_a_dataframe_transformer():
+    from sklearn.utils.estimator_checks import (
+        check_get_params_invariance,
+        check_no_attributes_set_in_init,
+        check_parameters_default_constructible,
+        check_set_params,
+    )
+
+    est = ManifestFeatures(profiles=False)
+    for check in (
+        check_no_attributes_set_in_init,
+        check_get_params_invariance,
+        check_set_params,
+        check_parameters_default_constructible,
+    ):
+        check("ManifestFeatures", est)
