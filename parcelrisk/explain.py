@@ -133,27 +133,35 @@ def explain_long(
     grouped = group_contributions(contrib, templates)
     mapping = templates.group_of([c for c in contrib.columns if c != "bias"])
     groups_by_name = {g["name"]: g for g in templates.groups}
-    watch = context.watchlists.reindex(contrib.index).fillna("")
+    # The strongest feature of each group, per row, in one vectorised step per group.
+    top_feature_of = {}
+    for group in grouped.columns:
+        members = [f for f, grp in mapping.items() if grp == group]
+        strongest = np.abs(contrib[members].to_numpy()).argmax(axis=1)
+        top_feature_of[group] = np.asarray(members, dtype=object)[strongest]
+    column_of = {g: i for i, g in enumerate(grouped.columns)}
+    group_names = np.asarray(grouped.columns, dtype=object)
+    group_values = grouped.to_numpy()
+    watch = context.watchlists.reindex(contrib.index).fillna("").to_numpy()
+    raw_rows = raw.reindex(contrib.index)[[c for c in (M.item_id, *QUOTABLE_FIELDS) if c in raw]]
+    raw_records = raw_rows.to_dict("records")
+    feat_records = features.reindex(contrib.index).to_dict("records")
+    vague = context.vague_list.reindex(contrib.index).fillna("").to_numpy()
     records: list[dict[str, Any]] = []
-    raw_sel = raw.reindex(contrib.index)
-    feat_sel = features.reindex(contrib.index)
-    contrib_np = contrib.drop(columns="bias")
-    for row in contrib.index:
-        g = grouped.loc[row]
-        order = g.sort_values(ascending=False, kind="stable")
-        ups = [(name, val) for name, val in order.items() if val > 0][:top]
-        downs = [(name, val) for name, val in order[::-1].items() if val < -1e-3][:top]
-        values = _item_values(raw_sel.loc[row], feat_sel.loc[row], context, row)
+    for i, row in enumerate(contrib.index):
+        order = np.argsort(-group_values[i], kind="stable")
+        ups = [(group_names[j], group_values[i, j]) for j in order if group_values[i, j] > 0][:top]
+        downs = [
+            (group_names[j], group_values[i, j]) for j in order[::-1] if group_values[i, j] < -1e-3
+        ][:top]
+        values = _item_values(raw_records[i], feat_records[i], vague[i], watch[i])
         ranked: list[tuple[int, str, float]] = []
-        if watch.loc[row]:
+        if watch[i]:
             ranked.append((1, "watchlist", float("inf")))
-        ranked += [(len(ranked) + i + 1, n, v) for i, (n, v) in enumerate(ups)]
-        ranked += [(-(i + 1), n, v) for i, (n, v) in enumerate(downs)]
+        ranked += [(len(ranked) + k + 1, n, v) for k, (n, v) in enumerate(ups)]
+        ranked += [(-(k + 1), n, v) for k, (n, v) in enumerate(downs)]
         for rank, name, val in ranked:
-            members = [f for f, grp in mapping.items() if grp == name]
-            top_feature = (
-                max(members, key=lambda f: abs(contrib_np.at[row, f])) if members else "watchlist"
-            )
+            top_feature = top_feature_of[name][i] if name in column_of else "watchlist"
             meaning = descriptions.get(top_feature, top_feature)
             if rank > 0:
                 text = _render(groups_by_name[name], values, top_feature, meaning)
@@ -163,12 +171,12 @@ def explain_long(
             records.append(
                 {
                     "row": row,
-                    "item_id": raw_sel.at[row, M.item_id],
+                    "item_id": raw_records[i].get(M.item_id),
                     "rank": rank,
                     "reason": name,
                     "feature": top_feature,
                     "value": _plain(values.get(top_feature)),
-                    "contribution": val if math.isfinite(val) else np.nan,
+                    "contribution": float(val) if math.isfinite(val) else np.nan,
                     "text": text,
                 }
             )
@@ -190,21 +198,15 @@ def _plain(value: Any) -> Any:
 
 
 def _item_values(
-    raw: pd.Series, feats: pd.Series, context: FeatureContext, row: Any
+    raw: dict[str, Any], feats: dict[str, Any], vague_list: str, watchlists: str
 ) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name, v in feats.items():
-        values[str(name)] = v if not (isinstance(v, float) and math.isnan(v)) else float("nan")
+    values: dict[str, Any] = {str(name): v for name, v in feats.items()}
     for name in QUOTABLE_FIELDS:
-        if name in raw.index:
+        if name in raw:
             v = raw[name]
-            values[name] = (
-                ""
-                if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
-                else str(v)
-            )
-    values["vague_list"] = context.vague_list.get(row, "")
-    values["watchlists"] = context.watchlists.get(row, "")
+            values[name] = "" if _missing(v) else str(v)
+    values["vague_list"] = vague_list
+    values["watchlists"] = watchlists
     chapter = str(values.get("hs_chapter", ""))
     if chapter in ("nan", "other", "None", "<NA>", ""):
         chapter = ""
