@@ -33,7 +33,7 @@ import pandas as pd
 import yaml
 
 from parcelrisk.errors import ConfigError
-from parcelrisk.reference import normalise_text
+from parcelrisk.reference import load_reference, normalise_text
 from parcelrisk.schema import MANIFEST_COLUMNS, ManifestSchema
 
 __all__ = [
@@ -149,24 +149,13 @@ def _currency_rates(directory: str) -> dict[str, float]:
     return {str(k): float(v) for k, v in data.items()}
 
 
-def _read_terms(path: Path) -> list[str]:
-    terms: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            terms.extend(part.strip() for part in line.split(","))
-    return [t for t in terms if t]
-
-
 @lru_cache(maxsize=4)
 def _vague_terms(directory: str) -> frozenset[str]:
-    terms: list[str] = []
-    for path in sorted((Path(directory) / "vague_descriptions").glob("*.txt")):
-        terms.extend(_read_terms(path))
+    # The same normalised lists the features use (parcelrisk.reference), read once per folder.
+    terms = frozenset(load_reference(directory).vague_terms)
     if not terms:
         raise ConfigError(f"{directory}: no vague_descriptions/*.txt lists found")
-    normalised = normalise_text(pd.Series(terms, dtype="str"))
-    return frozenset(t for t in normalised if t)
+    return terms
 
 
 def load_vague_terms(directory: str | Path | None = None) -> frozenset[str]:
