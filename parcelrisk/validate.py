@@ -104,14 +104,16 @@ class _Issues:
     fields: list[str] = field(default_factory=list)
     reasons: list[pd.Series] = field(default_factory=list)
 
-    def add(self, mask: pd.Series, column: str, reason: str | pd.Series) -> None:
+    def add(self, mask: pd.Series, column: str, reason: str | pd.Series | _Quoted) -> None:
         if not mask.any():
             return
         rows = mask.index[mask.to_numpy()]
         self.rows.append(rows.to_numpy())
         self.fields.append(column)
+        if isinstance(reason, _Quoted):
+            reason = reason.render(mask)
         if isinstance(reason, pd.Series):
-            self.reasons.append(reason[mask].astype(str).reset_index(drop=True))
+            self.reasons.append(reason.reindex(rows).astype(str).reset_index(drop=True))
         else:
             self.reasons.append(pd.Series([reason] * len(rows), dtype=object))
 
@@ -377,12 +379,26 @@ def _present(values: pd.Series) -> pd.Series:
     return values.notna()
 
 
-def _quote(values: pd.Series, message: str) -> pd.Series | str:
+@dataclass(frozen=True)
+class _Quoted:
+    """A reason that shows the offending value, rendered only for the failing rows.
+
+    Values of personal fields are never shown.
+    """
+
+    values: pd.Series
+    message: str
+
+    def render(self, mask: pd.Series) -> pd.Series | str:
+        if self.values.name in PERSONAL_FIELDS:
+            return self.message
+        shown = self.values[mask].astype("str").str.slice(0, 40)
+        return "'" + shown + "': " + self.message
+
+
+def _quote(values: pd.Series, message: str) -> _Quoted:
     """Reason text that shows the offending value (values of personal fields are never shown)."""
-    if values.name in PERSONAL_FIELDS:
-        return message
-    shown = values.astype("str").str.slice(0, 40)
-    return "'" + shown + "': " + message
+    return _Quoted(values, message)
 
 
 def validate_frame(frame: pd.DataFrame, source: str = "<frame>") -> ValidationResult:
