@@ -69,7 +69,9 @@ def batch_frame(items: pd.DataFrame, secret: bytes) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "item_id": items["item_id"].astype("str").to_numpy(dtype=object),
-            "t": pd.to_datetime(items["declared_at"], utc=True).astype("datetime64[us, UTC]").to_numpy(),
+            "t": pd.to_datetime(items["declared_at"], utc=True)
+            .astype("datetime64[us, UTC]")
+            .to_numpy(),
             **{k: keys[k].to_numpy() for k in _KEYS},
         }
     ).astype({k: "Int64" for k in _KEYS})

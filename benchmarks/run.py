@@ -183,7 +183,9 @@ class Timer:
             "peak_rss_mb": self.sampler.peak / 2**20,
             "start_rss_mb": self.sampler.start_rss / 2**20,
         }
-        log(f"    {self.name:<28} {seconds:9.2f} s   peak RSS {self.sampler.peak / 2**20:9,.0f} MiB")
+        log(
+            f"    {self.name:<28} {seconds:9.2f} s   peak RSS {self.sampler.peak / 2**20:9,.0f} MiB"
+        )
 
 
 def process_tree(pid: int) -> list[int]:
@@ -246,7 +248,13 @@ def run_watched(
         wall = time.perf_counter() - t0
         echo()
     text = log_path.read_text(errors="replace")
-    return {"rc": proc.returncode, "wall_s": wall, "sampled_peak_mb": peak / 2**20, "killed": killed, "output": text}
+    return {
+        "rc": proc.returncode,
+        "wall_s": wall,
+        "sampled_peak_mb": peak / 2**20,
+        "killed": killed,
+        "output": text,
+    }
 
 
 def parse_time_v(text: str) -> dict[str, float]:
@@ -274,14 +282,21 @@ def worker(name: str, cfg: dict[str, Any], limit: int, timeout_s: float = 7200) 
     RUN.mkdir(parents=True, exist_ok=True)
     cfg_path = RUN / f"worker-{name}.json"
     cfg_path.write_text(json.dumps(cfg))
-    cmd = [python(), str(Path(__file__).resolve()), "--worker", name, "--worker-config", str(cfg_path)]
+    cmd = [
+        python(),
+        str(Path(__file__).resolve()),
+        "--worker",
+        name,
+        "--worker-config",
+        str(cfg_path),
+    ]
     run = run_watched(cmd, limit, timeout_s, RUN / f"worker-{name}.log", echo_output=True)
     if run["killed"]:
         log(f"    step {name} stopped: {run['killed']}")
     result: dict[str, Any] = {}
     for line in run["output"].splitlines():
         if line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT "):])
+            result = json.loads(line[len("RESULT ") :])
     result["_worker"] = {k: v for k, v in run.items() if k != "output"}
     if run["rc"] != 0 or run["killed"]:
         raise WorkerFailed(name, run)  # its output was printed above
@@ -290,7 +305,9 @@ def worker(name: str, cfg: dict[str, Any], limit: int, timeout_s: float = 7200) 
 
 class WorkerFailed(RuntimeError):
     def __init__(self, name: str, run: dict[str, Any]) -> None:
-        super().__init__(f"step {name} failed (rc={run['rc']}, killed={run['killed']}); output above")
+        super().__init__(
+            f"step {name} failed (rc={run['rc']}, killed={run['killed']}); output above"
+        )
         self.run = run
 
 
@@ -320,9 +337,9 @@ def work_data(cfg: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
+    from parcelrisk.schema import MANIFEST_COLUMNS
     from parcelrisk.store import HistoryStore
     from parcelrisk.synthetic import generate_manifest, write_manifest
-    from parcelrisk.schema import MANIFEST_COLUMNS
     from parcelrisk.validate import validate_frame
 
     out = Path(cfg["dir"])
@@ -334,8 +351,13 @@ def work_data(cfg: dict[str, Any]) -> dict[str, Any]:
     total = int(sum(volumes))
     with Timer("generate", res):
         frame = generate_manifest(
-            total, seed=cfg["seed"], start=START, days=days + 1,
-            day_weights=_day_weights(days + 1, volumes), labels=True, truth=False,
+            total,
+            seed=cfg["seed"],
+            start=START,
+            days=days + 1,
+            day_weights=_day_weights(days + 1, volumes),
+            labels=True,
+            truth=False,
         )
     split = pd.Timestamp(START, tz="UTC") + pd.Timedelta(days=days)
     is_today = (frame["declared_at"] >= split).to_numpy()
@@ -350,8 +372,13 @@ def work_data(cfg: dict[str, Any]) -> dict[str, Any]:
     store_path = out / "store.duckdb"
     store_path.unlink(missing_ok=True)
     added = 0
-    day_of = ((history["declared_at"] - pd.Timestamp(START, tz="UTC")) // pd.Timedelta(days=1)).to_numpy()
-    with Timer("load history store", res), HistoryStore.open(store_path, secret=SECRET.encode()) as store:
+    day_of = (
+        (history["declared_at"] - pd.Timestamp(START, tz="UTC")) // pd.Timedelta(days=1)
+    ).to_numpy()
+    with (
+        Timer("load history store", res),
+        HistoryStore.open(store_path, secret=SECRET.encode()) as store,
+    ):
         for d in np.unique(day_of):
             valid = validate_frame(history.loc[day_of == d]).valid
             added += store.add_manifest(valid, manifest_hash=f"bench-day-{d}")
@@ -368,7 +395,9 @@ def work_train_data(cfg: dict[str, Any]) -> dict[str, Any]:
 
     res: dict[str, Any] = {}
     with Timer("generate training data", res):
-        frame = generate_manifest(cfg["train_rows"], seed=cfg["seed"] + 1, start=START, days=cfg["train_days"])
+        frame = generate_manifest(
+            cfg["train_rows"], seed=cfg["seed"] + 1, start=START, days=cfg["train_days"]
+        )
     write_manifest(frame, Path(cfg["train_path"]))
     return res
 
@@ -390,19 +419,27 @@ def work_big_data(cfg: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     header = src.open(encoding="utf-8").readline().rstrip("\n").split(",")
     table = pacsv.read_csv(
-        src, convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
-                                                  strings_can_be_null=False),
+        src,
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in header}, strings_can_be_null=False
+        ),
     )
     ids = table.column("item_id")
     pos = table.schema.get_field_index("item_id")
-    with pacsv.CSVWriter(tmp, table.schema, write_options=pacsv.WriteOptions(quoting_style="needed")) as writer:
+    with pacsv.CSVWriter(
+        tmp, table.schema, write_options=pacsv.WriteOptions(quoting_style="needed")
+    ) as writer:
         for k in range(cfg["big_factor"]):
-            writer.write_table(table.set_column(pos, "item_id", pc.binary_join_element_wise(ids, f"B{k}", "")))
+            writer.write_table(
+                table.set_column(pos, "item_id", pc.binary_join_element_wise(ids, f"B{k}", ""))
+            )
     os.replace(tmp, target)
     res["big_rows"] = table.num_rows * cfg["big_factor"]
     res["big_generate_s"] = time.perf_counter() - t0
     res["big_mb"] = target.stat().st_size / 2**20
-    log(f"    big file: {res['big_rows']:,} rows, {res['big_mb']:,.0f} MiB in {res['big_generate_s']:.0f} s")
+    log(
+        f"    big file: {res['big_rows']:,} rows, {res['big_mb']:,.0f} MiB in {res['big_generate_s']:.0f} s"
+    )
     return res
 
 
@@ -450,6 +487,7 @@ def work_stages(cfg: dict[str, Any]) -> dict[str, Any]:
                 if name == "shap":
                     keep["n_explained"] = len(value)
                 return value
+
             return inner
 
         features, predict = model.features.transform_with_context, model.raw_margin
@@ -461,7 +499,9 @@ def work_stages(cfg: dict[str, Any]) -> dict[str, Any]:
         try:
             with Timer("score_frame", st):
                 result = scoring.score_frame(
-                    valid, model, scoring.ScoreOptions(budget=0.02, explain="selected", scored_at=SCORED_AT)
+                    valid,
+                    model,
+                    scoring.ScoreOptions(budget=0.02, explain="selected", scored_at=SCORED_AT),
                 )
         finally:
             scoring.explain_long = explain_long
@@ -469,7 +509,10 @@ def work_stages(cfg: dict[str, Any]) -> dict[str, Any]:
         sf = st["score_frame"]
         for name in ("features", "predict", "shap", "wording"):
             st[name] = {"s": timed.get(name, 0.0), "peak_rss_mb": sf["peak_rss_mb"]}
-        st["select+assemble"] = {"s": sf["s"] - sum(timed.values()), "peak_rss_mb": sf["peak_rss_mb"]}
+        st["select+assemble"] = {
+            "s": sf["s"] - sum(timed.values()),
+            "peak_rss_mb": sf["peak_rss_mb"],
+        }
         out_path = Path(cfg["run_dir"]) / "stages-scored.csv"
         with Timer("write", st):
             write_frame(result.scored, out_path)
@@ -547,7 +590,9 @@ def work_features(cfg: dict[str, Any]) -> dict[str, Any]:
     del raw
     n = len(valid)
     res["rows"] = n
-    with HistoryStore.open(Path(cfg["dir"]) / "store.duckdb", secret=secret, read_only=True) as store:
+    with HistoryStore.open(
+        Path(cfg["dir"]) / "store.duckdb", secret=secret, read_only=True
+    ) as store:
         # 1. equality on a sample (history unchanged; the sample is its own batch)
         rng = np.random.default_rng(0)
         pick = np.sort(rng.choice(n, size=min(cfg["verify_rows"], n), replace=False))
@@ -567,7 +612,9 @@ def work_features(cfg: dict[str, Any]) -> dict[str, Any]:
         res["verified_rows"] = len(sample)
         res["verified_columns"] = list(pb.BASELINE_COLUMNS)
         res["verified_nonzero"] = {c: int((base[c] > 0).sum()) for c in pb.BASELINE_COLUMNS}
-        log(f"    baseline == profile_features on {len(sample):,} rows for {', '.join(pb.BASELINE_COLUMNS)}")
+        log(
+            f"    baseline == profile_features on {len(sample):,} rows for {', '.join(pb.BASELINE_COLUMNS)}"
+        )
 
         # 2. full size: DuckDB profiles (all features), the same columns only, whole transform
         with Timer("profile_features (all 27)", res):
@@ -604,7 +651,9 @@ class _profile_subset:
         self.saved = (m.SPECS, m.ENTITY_KEYS, m.PROFILE_FEATURES, m._WATCHLIST_SQL)
         specs = tuple(s for s in m.SPECS if s.name in self.columns or s.entity == "watchlist")
         # the baseline has no watch-lists: an empty watch-list query
-        m._WATCHLIST_SQL = "SELECT CAST(NULL AS BIGINT) AS qid, CAST(NULL AS VARCHAR) AS lists WHERE false"
+        m._WATCHLIST_SQL = (
+            "SELECT CAST(NULL AS BIGINT) AS qid, CAST(NULL AS VARCHAR) AS lists WHERE false"
+        )
         entities = {s.entity for s in specs}
         m.SPECS = specs
         m.ENTITY_KEYS = {k: v for k, v in m.ENTITY_KEYS.items() if k in entities}
@@ -630,14 +679,29 @@ WORKERS = {
 # -- the parent: steps, table, RESULTS.md ------------------------------------------------------
 
 
-def score_cli(src: Path, store: Path, model: str, tag: str, repeat: int, limit: int, timeout_s: float) -> dict[str, Any]:
+def score_cli(
+    src: Path, store: Path, model: str, tag: str, repeat: int, limit: int, timeout_s: float
+) -> dict[str, Any]:
     """``parcelrisk score`` as a subprocess, ``repeat`` times; the median run."""
     exe = shutil.which("parcelrisk", path=str(Path(python()).parent)) or shutil.which("parcelrisk")
     base = [exe] if exe else [python(), "-m", "parcelrisk.cli"]
     out = RUN / f"scored-{tag}.csv"
     cmd = [
-        *base, "score", str(src), "--out", str(out), "--store", str(store), "--model", model,
-        "--budget", "0.02", "--explain", "selected", "--scored-at", SCORED_AT,
+        *base,
+        "score",
+        str(src),
+        "--out",
+        str(out),
+        "--store",
+        str(store),
+        "--model",
+        model,
+        "--budget",
+        "0.02",
+        "--explain",
+        "selected",
+        "--scored-at",
+        SCORED_AT,
     ]
     timev = Path("/usr/bin/time")
     full = [str(timev), "-v", *cmd] if timev.exists() else cmd
@@ -648,12 +712,18 @@ def score_cli(src: Path, store: Path, model: str, tag: str, repeat: int, limit: 
         if not timev.exists():
             fig["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         fig.setdefault("wall_s", run["wall_s"])
-        fig["rc"], fig["killed"], fig["sampled_peak_mb"] = run["rc"], run["killed"], run["sampled_peak_mb"]
+        fig["rc"], fig["killed"], fig["sampled_peak_mb"] = (
+            run["rc"],
+            run["killed"],
+            run["sampled_peak_mb"],
+        )
         m = re.search(r"(\d[\d,]*) row\(s\) rejected", run["output"])
         fig["rejected"] = int(m.group(1).replace(",", "")) if m else 0
         runs.append(fig)
         status = f"killed ({run['killed']})" if run["killed"] else f"rc={run['rc']}"
-        log(f"    run {i + 1}/{repeat}: {fig['wall_s']:.1f} s, peak RSS {fig.get('peak_rss_mb', 0):,.0f} MiB, {status}")
+        log(
+            f"    run {i + 1}/{repeat}: {fig['wall_s']:.1f} s, peak RSS {fig.get('peak_rss_mb', 0):,.0f} MiB, {status}"
+        )
         if run["killed"] or run["rc"] not in (0, 2):
             log("    " + "\n    ".join(run["output"].splitlines()[-15:]))
             break
@@ -671,16 +741,42 @@ def score_cli(src: Path, store: Path, model: str, tag: str, repeat: int, limit: 
     }
 
 
-def profile_score(src: Path, store: Path, model: str, limit: int, timeout_s: float) -> dict[str, Any]:
+def profile_score(
+    src: Path, store: Path, model: str, limit: int, timeout_s: float
+) -> dict[str, Any]:
     """``parcelrisk score`` under py-spy (``--idle``: waits in native code count): top functions."""
     spy = shutil.which("py-spy", path=str(Path(python()).parent)) or shutil.which("py-spy")
     if not spy:
         return {"skipped": "py-spy is not installed (pip install py-spy; not a project dependency)"}
     exe = shutil.which("parcelrisk", path=str(Path(python()).parent)) or "parcelrisk"
     raw = RUN / "profile.txt"
-    cmd = [spy, "record", "--idle", "--rate", "25", "--format", "raw", "-o", str(raw), "--", exe, "score",
-           str(src), "--out", str(RUN / "scored-profile.csv"), "--store", str(store), "--model", model,
-           "--budget", "0.02", "--explain", "selected", "--scored-at", SCORED_AT]
+    cmd = [
+        spy,
+        "record",
+        "--idle",
+        "--rate",
+        "25",
+        "--format",
+        "raw",
+        "-o",
+        str(raw),
+        "--",
+        exe,
+        "score",
+        str(src),
+        "--out",
+        str(RUN / "scored-profile.csv"),
+        "--store",
+        str(store),
+        "--model",
+        model,
+        "--budget",
+        "0.02",
+        "--explain",
+        "selected",
+        "--scored-at",
+        SCORED_AT,
+    ]
     run = run_watched(cmd, limit, timeout_s, RUN / "profile.log")
     if not raw.exists():
         return {"skipped": f"py-spy failed (rc {run['rc']}): " + run["output"][-500:]}
@@ -711,10 +807,21 @@ def summarise_profile(raw: Path, top: int = 30) -> dict[str, Any]:
             inclusive[f] = inclusive.get(f, 0) + n
         if frames:
             own[frames[-1]] = own.get(frames[-1], 0) + n
+
     def pick(d: dict[str, int]) -> list[tuple[str, float]]:
-        return [(k, 100.0 * v / total) for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:top]] if total else []
+        return (
+            [(k, 100.0 * v / total) for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:top]]
+            if total
+            else []
+        )
+
     ours = {k: v for k, v in inclusive.items() if "parcelrisk/" in k}
-    return {"samples": total, "inclusive_parcelrisk": pick(ours), "inclusive_all": pick(inclusive), "self": pick(own)}
+    return {
+        "samples": total,
+        "inclusive_parcelrisk": pick(ours),
+        "inclusive_all": pick(inclusive),
+        "self": pick(own),
+    }
 
 
 def count_rows(path: Path) -> int:
@@ -724,8 +831,15 @@ def count_rows(path: Path) -> int:
 
 def machine() -> dict[str, Any]:
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except OSError:
         rev, dirty = "unknown", ""
     cpu = ""
@@ -765,23 +879,45 @@ def loadavg() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="tiny sizes, everything incl. score10m, < 1 min (CI)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="tiny sizes, everything incl. score10m, < 1 min (CI)"
+    )
     p.add_argument("--rows", type=int, help="items in the day to score (default 1,000,000)")
     p.add_argument("--history-days", type=int, help="days of history in the store (default 30)")
-    p.add_argument("--history-rows-per-day", type=int, help="items per history day (default 200,000)")
-    p.add_argument("--train-rows", type=int, help="labelled items to train on (default = 1,000,000)")
+    p.add_argument(
+        "--history-rows-per-day", type=int, help="items per history day (default 200,000)"
+    )
+    p.add_argument(
+        "--train-rows", type=int, help="labelled items to train on (default = 1,000,000)"
+    )
     p.add_argument("--big-factor", type=int, help="score10m file = factor x rows (default 10)")
     p.add_argument("--repeat", type=int, help="runs of `parcelrisk score` (median; default 3)")
-    p.add_argument("--only", help=f"comma-separated steps of {','.join(STEPS)} (default: all but score10m)")
+    p.add_argument(
+        "--only", help=f"comma-separated steps of {','.join(STEPS)} (default: all but score10m)"
+    )
     p.add_argument("--seed", type=int, default=20261124)
     p.add_argument("--model", default=str(ROOT / "models" / "default"))
-    p.add_argument("--mem-limit-gb", type=float, help="kill a step above this RSS (default 75%% of available memory)")
-    p.add_argument("--timeout-min", type=float, default=60.0, help="kill a step after this many minutes")
+    p.add_argument(
+        "--mem-limit-gb",
+        type=float,
+        help="kill a step above this RSS (default 75%% of available memory)",
+    )
+    p.add_argument(
+        "--timeout-min", type=float, default=60.0, help="kill a step after this many minutes"
+    )
     p.add_argument("--no-write", action="store_true", help="do not touch benchmarks/RESULTS.md")
-    p.add_argument("--results", type=Path, help="write the section to this file instead of benchmarks/RESULTS.md")
+    p.add_argument(
+        "--results",
+        type=Path,
+        help="write the section to this file instead of benchmarks/RESULTS.md",
+    )
     p.add_argument("--fresh", action="store_true", help="regenerate cached data")
-    p.add_argument("--render", type=Path, help="only re-render the section from a saved results-*.json")
+    p.add_argument(
+        "--render", type=Path, help="only re-render the section from a saved results-*.json"
+    )
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--worker-config", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -805,7 +941,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sizes = dict(QUICK if a.quick else FULL)
-    for key in ("rows", "history_days", "history_rows_per_day", "train_rows", "big_factor", "repeat"):
+    for key in (
+        "rows",
+        "history_days",
+        "history_rows_per_day",
+        "train_rows",
+        "big_factor",
+        "repeat",
+    ):
         val = getattr(a, key)
         if val is not None:
             sizes[key] = val
@@ -830,8 +973,10 @@ def main(argv: list[str] | None = None) -> int:
 
     info = machine()
     info["loadavg_start"] = loadavg()
-    log(f"parcelrisk benchmarks: {info['date']}, git {info['git']}, nproc {info['nproc']}, "
-        f"{info['mem_total_gib']:.1f} GiB, load {info['loadavg_start']}, step memory limit {limit / 2**30:.1f} GiB")
+    log(
+        f"parcelrisk benchmarks: {info['date']}, git {info['git']}, nproc {info['nproc']}, "
+        f"{info['mem_total_gib']:.1f} GiB, load {info['loadavg_start']}, step memory limit {limit / 2**30:.1f} GiB"
+    )
     log(f"sizes: {json.dumps(sizes)}; data: {ddir}")
     fig: dict[str, Any] = {"sizes": sizes, "machine": info, "steps": steps, "notes": []}
     t_start = time.perf_counter()
@@ -842,17 +987,23 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(ddir)
     if meta_path.exists():
         fig["data"] = json.loads(meta_path.read_text())
-        log(f"== data: cached ({fig['data']['today_rows']:,} items today, {fig['data']['history_rows']:,} in history)")
+        log(
+            f"== data: cached ({fig['data']['today_rows']:,} items today, {fig['data']['history_rows']:,} in history)"
+        )
         if fig["data"].get("code_hash") != cfg["code_hash"]:
-            note = (f"The cached data was generated by another version of the generator/store code "
-                    f"({fig['data'].get('code_hash')}, now {cfg['code_hash']}); `--fresh` regenerates it.")
+            note = (
+                f"The cached data was generated by another version of the generator/store code "
+                f"({fig['data'].get('code_hash')}, now {cfg['code_hash']}); `--fresh` regenerates it."
+            )
             log("   note: " + note)
             fig["notes"].append(note)
     else:
         log("== data: generating (once; cached)")
         need = 2.3e3 * (sizes["rows"] + sizes["history_days"] * sizes["history_rows_per_day"])
         if need > limit:
-            log(f"   warning: generation needs about {need / 2**30:.1f} GiB, the limit is {limit / 2**30:.1f} GiB")
+            log(
+                f"   warning: generation needs about {need / 2**30:.1f} GiB, the limit is {limit / 2**30:.1f} GiB"
+            )
         fig["data"] = worker("data", cfg, max(limit, int(need * 1.2)), timeout_s)
         fig["data"]["code_hash"] = cfg["code_hash"]
         meta_path.write_text(json.dumps(fig["data"], indent=1, default=str))
@@ -860,7 +1011,15 @@ def main(argv: list[str] | None = None) -> int:
 
     if "score" in steps:
         log(f"== score: parcelrisk score, {sizes['rows']:,} items, {sizes['repeat']} run(s)")
-        fig["score"] = score_cli(ddir / "today.csv", ddir / "store.duckdb", a.model, "1x", sizes["repeat"], limit, timeout_s)
+        fig["score"] = score_cli(
+            ddir / "today.csv",
+            ddir / "store.duckdb",
+            a.model,
+            "1x",
+            sizes["repeat"],
+            limit,
+            timeout_s,
+        )
     if "stages" in steps:
         log("== stages: in-process stage times and the floor")
         fig["stages"] = worker("stages", cfg, limit, timeout_s)
@@ -876,16 +1035,26 @@ def main(argv: list[str] | None = None) -> int:
     if "score10m" in steps:
         big = Path(cfg["big_path"])
         if not big.exists():
-            log(f"== score10m: generating {sizes['rows'] * sizes['big_factor']:,} items (once; cached)")
+            log(
+                f"== score10m: generating {sizes['rows'] * sizes['big_factor']:,} items (once; cached)"
+            )
             worker("big_data", cfg, limit, timeout_s)
         n_big = count_rows(big)
-        log(f"== score10m: parcelrisk score, {n_big:,} items, 1 run (memory limit {limit / 2**30:.1f} GiB)")
-        fig["score10m"] = score_cli(big, ddir / "store.duckdb", a.model, f"x{sizes['big_factor']}", 1, limit, timeout_s)
+        log(
+            f"== score10m: parcelrisk score, {n_big:,} items, 1 run (memory limit {limit / 2**30:.1f} GiB)"
+        )
+        fig["score10m"] = score_cli(
+            big, ddir / "store.duckdb", a.model, f"x{sizes['big_factor']}", 1, limit, timeout_s
+        )
         fig["score10m"]["rows"] = n_big
 
     if "profile" in steps:
-        log(f"== profile: parcelrisk score under py-spy, {fig['data'].get('today_rows', 0):,} items")
-        fig["profile"] = profile_score(ddir / "today.csv", ddir / "store.duckdb", a.model, limit, timeout_s)
+        log(
+            f"== profile: parcelrisk score under py-spy, {fig['data'].get('today_rows', 0):,} items"
+        )
+        fig["profile"] = profile_score(
+            ddir / "today.csv", ddir / "store.duckdb", a.model, limit, timeout_s
+        )
         if "skipped" in fig["profile"]:
             log("    skipped: " + fig["profile"]["skipped"])
         else:
@@ -924,7 +1093,8 @@ def summarise(fig: dict[str, Any], a: argparse.Namespace) -> str:
     lines += [
         f"- Date: {m['date']}; commit `{m['git']}` (sha256 of `parcelrisk/*.py` as run: `{m['tree']}`); machine: `nproc` = {m['nproc']} ({m['cpu']}), "
         f"{m['mem_total_gib']:.1f} GiB total memory; Python {m['python']}, "
-        + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".",
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+        + ".",
         f"- Load average (1, 5, 15 min) at start: {m['loadavg_start']}; at end: {m.get('loadavg_end', '?')}. "
         "The machine was shared: take ratios from the same run, not absolute seconds.",
         f"- Data: one synthetic simulation (`generate_manifest(seed={a.seed}, start={START}, days={s['history_days'] + 1}, "
@@ -934,66 +1104,150 @@ def summarise(fig: dict[str, Any], a: argparse.Namespace) -> str:
         f"Generation took {_f(d.get('generate', {}).get('s'))} s (peak {_f(d.get('generate', {}).get('peak_rss_mb'), 0)} MiB), "
         f"loading the store {_f(d.get('load history store', {}).get('s'))} s.",
         f"- Command: `python benchmarks/run.py{' --quick' if a.quick else ''}"
-        + (f" --only {a.only}" if a.only else "") + "`"
-        + (f"; end-to-end command (x{s['repeat']}, median): `{_rel(fig['score']['cmd'])}` under `/usr/bin/time -v`" if "score" in fig else "")
+        + (f" --only {a.only}" if a.only else "")
+        + "`"
+        + (
+            f"; end-to-end command (x{s['repeat']}, median): `{_rel(fig['score']['cmd'])}` under `/usr/bin/time -v`"
+            if "score" in fig
+            else ""
+        )
         + f". Total harness time {fig['total_s'] / 60:.1f} min.",
         "",
     ]
-    score, stages, train, feats, big = (fig.get(k) for k in ("score", "stages", "train", "features", "score10m"))
+    score, stages, train, feats, big = (
+        fig.get(k) for k in ("score", "stages", "train", "features", "score10m")
+    )
     floor_s = stages["floor_s"] if stages else None
     e2e_s = score.get("median_s") if score and not score.get("failed") else None
     lines += ["| figure | measured | rows/s | peak RSS | ratio |", "|---|---|---|---|---|"]
 
-    def row(name: str, secs: float | None, n: int | None, peak: float | None, ratio: str = "") -> None:
+    def row(
+        name: str, secs: float | None, n: int | None, peak: float | None, ratio: str = ""
+    ) -> None:
         rate = f"{n / secs:,.0f}" if secs and n else ""
-        lines.append(f"| {name} | {_f(secs, 2)} s | {rate} | {_f(peak, 0) + ' MiB' if peak else ''} | {ratio} |")
+        lines.append(
+            f"| {name} | {_f(secs, 2)} s | {rate} | {_f(peak, 0) + ' MiB' if peak else ''} | {ratio} |"
+        )
 
     if score:
         if score.get("failed"):
-            lines.append(f"| `parcelrisk score`, {rows:,} items | failed: {score['runs'][-1].get('killed') or 'rc ' + str(score['runs'][-1].get('rc'))} | | | |")
+            lines.append(
+                f"| `parcelrisk score`, {rows:,} items | failed: {score['runs'][-1].get('killed') or 'rc ' + str(score['runs'][-1].get('rc'))} | | | |"
+            )
         else:
             walls = ", ".join(f"{r['wall_s']:.1f}" for r in score["runs"])
-            row(f"`parcelrisk score` end to end, {rows:,} items (runs: {walls} s)", e2e_s, rows, score["peak_rss_mb"],
-                f"{e2e_s / floor_s:.1f}x floor" if floor_s else "")
+            row(
+                f"`parcelrisk score` end to end, {rows:,} items (runs: {walls} s)",
+                e2e_s,
+                rows,
+                score["peak_rss_mb"],
+                f"{e2e_s / floor_s:.1f}x floor" if floor_s else "",
+            )
     if stages:
         st = stages["stages"]
         n = stages["rows_valid"]
-        lines.append(f"| **in-process stages** ({n:,} valid rows, {stages['n_explained']:,} explained, {stages['n_features']} features, {stages['n_trees']} trees) | | | | |")
-        for name in ("read", "validate", "load model", "features", "predict", "select+assemble", "shap", "wording", "write"):
+        lines.append(
+            f"| **in-process stages** ({n:,} valid rows, {stages['n_explained']:,} explained, {stages['n_features']} features, {stages['n_trees']} trees) | | | | |"
+        )
+        for name in (
+            "read",
+            "validate",
+            "load model",
+            "features",
+            "predict",
+            "select+assemble",
+            "shap",
+            "wording",
+            "write",
+        ):
             if name in st:
-                label = {"shap": "explain: TreeSHAP (`model.contributions`, selected rows)",
-                         "wording": "explain: `explain_long` (wording, selected rows)",
-                         "features": "features (`transform_with_context`, incl. profiles)",
-                         "predict": "predict (`model.raw_margin`)",
-                         "select+assemble": "select, referrals, assemble, schema check (rest of `score_frame`)"}.get(name, name)
+                label = {
+                    "shap": "explain: TreeSHAP (`model.contributions`, selected rows)",
+                    "wording": "explain: `explain_long` (wording, selected rows)",
+                    "features": "features (`transform_with_context`, incl. profiles)",
+                    "predict": "predict (`model.raw_margin`)",
+                    "select+assemble": "select, referrals, assemble, schema check (rest of `score_frame`)",
+                }.get(name, name)
                 nn = stages["n_explained"] if name in ("shap", "wording") else n
-                row(label, st[name]["s"], nn, st[name]["peak_rss_mb"] if name in ("read", "validate", "write", "load model") else None,
-                    f"{st[name]['s'] / floor_s:.1f}x floor" if floor_s else "")
+                row(
+                    label,
+                    st[name]["s"],
+                    nn,
+                    st[name]["peak_rss_mb"]
+                    if name in ("read", "validate", "write", "load model")
+                    else None,
+                    f"{st[name]['s'] / floor_s:.1f}x floor" if floor_s else "",
+                )
         if "profiles (separate call)" in st:
-            row("of the features: `profile_features` alone (separate call)", st["profiles (separate call)"]["s"], n, None,
-                f"{st['profiles (separate call)']['s'] / floor_s:.1f}x floor")
-        row("in-process total (read .. write)", stages["in_process_total_s"], n, stages["peak_rss_mb"],
-            f"{stages['in_process_total_s'] / floor_s:.1f}x floor")
+            row(
+                "of the features: `profile_features` alone (separate call)",
+                st["profiles (separate call)"]["s"],
+                n,
+                None,
+                f"{st['profiles (separate call)']['s'] / floor_s:.1f}x floor",
+            )
+        row(
+            "in-process total (read .. write)",
+            stages["in_process_total_s"],
+            n,
+            stages["peak_rss_mb"],
+            f"{stages['in_process_total_s'] / floor_s:.1f}x floor",
+        )
         fl = stages["floor"]
-        row("floor: `pyarrow.csv.read_csv`", fl["floor: pyarrow read_csv"]["s"], stages["rows_csv"], None)
-        row("floor: `Booster.predict` (shipped model, built matrix)", fl["floor: Booster.predict"]["s"], n, None)
+        row(
+            "floor: `pyarrow.csv.read_csv`",
+            fl["floor: pyarrow read_csv"]["s"],
+            stages["rows_csv"],
+            None,
+        )
+        row(
+            "floor: `Booster.predict` (shipped model, built matrix)",
+            fl["floor: Booster.predict"]["s"],
+            n,
+            None,
+        )
         row("**floor** (read_csv + Booster.predict)", floor_s, n, None, "1.0x")
     if train:
-        row(f"`train_model`, {train['rows']:,} labelled rows ({train['best_iteration']} trees)", train["train_model"]["s"],
-            train["rows"], train["peak_rss_mb"], "")
-        row("validate the training data (before `train_model`)", train["validate (training data)"]["s"], train["rows"], None)
+        row(
+            f"`train_model`, {train['rows']:,} labelled rows ({train['best_iteration']} trees)",
+            train["train_model"]["s"],
+            train["rows"],
+            train["peak_rss_mb"],
+            "",
+        )
+        row(
+            "validate the training data (before `train_model`)",
+            train["validate (training data)"]["s"],
+            train["rows"],
+            None,
+        )
     if feats:
         n = feats["rows"]
         base_s = feats["baseline: pandas windows"]["s"]
-        base_all = base_s + feats["baseline: entity_keys"]["s"] + feats["baseline: history from store"]["s"]
-        lines.append(f"| **features** ({n:,} items, {feats['baseline_history_rows']:,} history rows in the window) | | | | |")
+        base_all = (
+            base_s
+            + feats["baseline: entity_keys"]["s"]
+            + feats["baseline: history from store"]["s"]
+        )
+        lines.append(
+            f"| **features** ({n:,} items, {feats['baseline_history_rows']:,} history rows in the window) | | | | |"
+        )
         for name, label in (
             ("transform_with_context", "`transform_with_context` (all 70 features)"),
-            ("profile_features (all 27)", "`profile_features`, all 27 profile columns (DuckDB, incl. keys)"),
-            ("profile_features (same 6)", "`profile_features` restricted to the 6 baseline columns"),
+            (
+                "profile_features (all 27)",
+                "`profile_features`, all 27 profile columns (DuckDB, incl. keys)",
+            ),
+            (
+                "profile_features (same 6)",
+                "`profile_features` restricted to the 6 baseline columns",
+            ),
             ("baseline: entity_keys", "baseline: `entity_keys` of the batch"),
             ("baseline: history from store", "baseline: history rows from the store into pandas"),
-            ("baseline: pandas windows", "baseline: pandas `groupby().rolling()` / `merge_asof` windows"),
+            (
+                "baseline: pandas windows",
+                "baseline: pandas `groupby().rolling()` / `merge_asof` windows",
+            ),
         ):
             r = feats[name]
             ratio = f"{r['s'] / base_all:.2f}x baseline" if not name.startswith("baseline") else ""
@@ -1003,45 +1257,98 @@ def summarise(fig: dict[str, Any], a: argparse.Namespace) -> str:
         nb = big.get("rows", 0)
         if big.get("failed"):
             last = big["runs"][-1]
-            lines.append(f"| `parcelrisk score`, {nb:,} items | **did not finish**: {last.get('killed') or 'rc ' + str(last.get('rc'))} after {last['wall_s']:.0f} s | | {last.get('sampled_peak_mb', 0):,.0f} MiB when stopped | |")
+            lines.append(
+                f"| `parcelrisk score`, {nb:,} items | **did not finish**: {last.get('killed') or 'rc ' + str(last.get('rc'))} after {last['wall_s']:.0f} s | | {last.get('sampled_peak_mb', 0):,.0f} MiB when stopped | |"
+            )
         else:
-            row(f"`parcelrisk score`, {nb:,} items (1 run)", big["median_s"], nb, big["peak_rss_mb"],
-                f"{big['peak_rss_mb'] / score['peak_rss_mb']:.1f}x the {rows:,} peak" if score and not score.get("failed") else "")
+            row(
+                f"`parcelrisk score`, {nb:,} items (1 run)",
+                big["median_s"],
+                nb,
+                big["peak_rss_mb"],
+                f"{big['peak_rss_mb'] / score['peak_rss_mb']:.1f}x the {rows:,} peak"
+                if score and not score.get("failed")
+                else "",
+            )
 
     # targets
-    lines += ["", "Targets (each from this run):", "", "| target | measured | result |", "|---|---|---|"]
+    lines += [
+        "",
+        "Targets (each from this run):",
+        "",
+        "| target | measured | result |",
+        "|---|---|---|",
+    ]
 
     def target(name: str, measured: str, ok: bool | None) -> None:
-        lines.append(f"| {name} | {measured} | {'n/a' if ok is None else ('**pass**' if ok else '**FAIL**')} |")
+        lines.append(
+            f"| {name} | {measured} | {'n/a' if ok is None else ('**pass**' if ok else '**FAIL**')} |"
+        )
 
     if e2e_s:
         rate = rows / e2e_s
-        target(f">= {TARGETS['e2e_rows_per_s']:,} items/s end to end, {rows:,} items + {s['history_days']} days history", f"{rate:,.0f} items/s", rate >= TARGETS["e2e_rows_per_s"])
+        target(
+            f">= {TARGETS['e2e_rows_per_s']:,} items/s end to end, {rows:,} items + {s['history_days']} days history",
+            f"{rate:,.0f} items/s",
+            rate >= TARGETS["e2e_rows_per_s"],
+        )
     if e2e_s and floor_s:
-        target(f"end to end <= {TARGETS['e2e_over_floor']:.0f}x floor", f"{e2e_s / floor_s:.1f}x ({e2e_s:.1f} s / {floor_s:.1f} s)", e2e_s / floor_s <= TARGETS["e2e_over_floor"])
+        target(
+            f"end to end <= {TARGETS['e2e_over_floor']:.0f}x floor",
+            f"{e2e_s / floor_s:.1f}x ({e2e_s:.1f} s / {floor_s:.1f} s)",
+            e2e_s / floor_s <= TARGETS["e2e_over_floor"],
+        )
     if score and not score.get("failed"):
         gb = score["peak_rss_mb"] / 1024
-        target(f"peak memory < {TARGETS['peak_gb_1m']:.0f} GB, {rows:,} items", f"{gb:.2f} GiB", gb < TARGETS["peak_gb_1m"])
+        target(
+            f"peak memory < {TARGETS['peak_gb_1m']:.0f} GB, {rows:,} items",
+            f"{gb:.2f} GiB",
+            gb < TARGETS["peak_gb_1m"],
+        )
     if big:
         if big.get("failed"):
             last = big["runs"][-1]
-            target(f"peak memory < {TARGETS['peak_gb_10m']:.0f} GB, {big.get('rows', 0):,} items streamed",
-                   f"not streamed: stopped at {last.get('sampled_peak_mb', 0) / 1024:.1f} GiB ({last.get('killed') or 'rc ' + str(last.get('rc'))})", False)
+            target(
+                f"peak memory < {TARGETS['peak_gb_10m']:.0f} GB, {big.get('rows', 0):,} items streamed",
+                f"not streamed: stopped at {last.get('sampled_peak_mb', 0) / 1024:.1f} GiB ({last.get('killed') or 'rc ' + str(last.get('rc'))})",
+                False,
+            )
         else:
             gb = big["peak_rss_mb"] / 1024
-            target(f"peak memory < {TARGETS['peak_gb_10m']:.0f} GB, {big.get('rows', 0):,} items streamed", f"{gb:.2f} GiB", gb < TARGETS["peak_gb_10m"])
+            target(
+                f"peak memory < {TARGETS['peak_gb_10m']:.0f} GB, {big.get('rows', 0):,} items streamed",
+                f"{gb:.2f} GiB",
+                gb < TARGETS["peak_gb_10m"],
+            )
     else:
-        target(f"peak memory < {TARGETS['peak_gb_10m']:.0f} GB, {s['rows'] * s['big_factor']:,} items streamed", "not run (opt-in: `--only score10m`)", None)
+        target(
+            f"peak memory < {TARGETS['peak_gb_10m']:.0f} GB, {s['rows'] * s['big_factor']:,} items streamed",
+            "not run (opt-in: `--only score10m`)",
+            None,
+        )
     if train:
-        target(f"training {train['rows']:,} rows < {TARGETS['train_s'] / 60:.0f} min", f"{train['train_model']['s']:.0f} s", train["train_model"]["s"] < TARGETS["train_s"])
+        target(
+            f"training {train['rows']:,} rows < {TARGETS['train_s'] / 60:.0f} min",
+            f"{train['train_model']['s']:.0f} s",
+            train["train_model"]["s"] < TARGETS["train_s"],
+        )
     if feats:
-        target("pandas baseline == `profile_features` on a sample", f"{feats['verified_rows']:,} rows, {len(feats['verified_columns'])} columns equal", True)
+        target(
+            "pandas baseline == `profile_features` on a sample",
+            f"{feats['verified_rows']:,} rows, {len(feats['verified_columns'])} columns equal",
+            True,
+        )
     prof = fig.get("profile")
     if prof and "skipped" not in prof:
-        lines += ["", f"Profile of `parcelrisk score` ({d.get('today_rows', 0):,} items, py-spy `--idle`, "
-                  f"{prof['samples']:,} samples, {prof['wall_s']:.0f} s under the profiler; raw stacks in `{prof['raw']}`): "
-                  "share of wall time with the function on the stack (inclusive), parcelrisk functions, and the top self times.", "",
-                  "| inclusive % | function |", "|---|---|"]
+        lines += [
+            "",
+            f"Profile of `parcelrisk score` ({d.get('today_rows', 0):,} items, py-spy `--idle`, "
+            f"{prof['samples']:,} samples, {prof['wall_s']:.0f} s under the profiler; raw stacks in `{prof['raw']}`): "
+            "share of wall time with the function on the stack (inclusive), parcelrisk functions, and the top self times.",
+            "",
+            "| inclusive % | function |",
+            "|---|---|",
+        ]
         lines += [f"| {pct:.1f} | `{name}` |" for name, pct in prof["inclusive_parcelrisk"][:25]]
         lines += ["", "| self % | function |", "|---|---|"]
         lines += [f"| {pct:.1f} | `{name}` |" for name, pct in prof["self"][:15]]
@@ -1066,14 +1373,19 @@ def write_section(path: Path, section: str) -> None:
         nxt = text.find("\n## ", start + len(SECTION))
         manual = ""
         if nxt >= 0:
-            rest = text[nxt + 1:]
+            rest = text[nxt + 1 :]
         else:
             rest = ""
         # keep hand-written notes placed under "### Profile" in our section
         keep = text.find("\n### ", start, nxt if nxt >= 0 else len(text))
         if keep >= 0:
-            manual = text[keep + 1: nxt if nxt >= 0 else len(text)].rstrip("\n") + "\n"
-        new = text[:start] + section + ("\n" + manual if manual else "") + ("\n" + rest if rest else "")
+            manual = text[keep + 1 : nxt if nxt >= 0 else len(text)].rstrip("\n") + "\n"
+        new = (
+            text[:start]
+            + section
+            + ("\n" + manual if manual else "")
+            + ("\n" + rest if rest else "")
+        )
     path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
 
 
