@@ -41,6 +41,7 @@ from parcelrisk.scoring import (
     explain,
     explain_rows,
     predict,
+    ranking,
     select,
 )
 from parcelrisk.store import ManifestOverlay, entity_keys, secret_from_env
@@ -67,14 +68,12 @@ def _keep(preds: Predictions, slots: int, seed: int, explain_all: bool) -> pd.In
         return preds.item_id.index
     if slots == 0:
         return preds.item_id.index[:0]
-    by_margin = pd.DataFrame({"m": -preds.margin, "id": preds.item_id}).sort_values(
-        ["m", "id"], kind="stable"
-    )
+    by_margin = ranking(preds.margin, preds.item_id)  # the order select() uses
     draw = pd.Series(_uniform(preds.item_id, seed), index=preds.item_id.index).sort_values(
         kind="stable"
     )
     keep = (
-        by_margin.index[:slots]
+        by_margin[:slots]
         .union(draw.index[:slots])
         .union(preds.watchlisted.index[preds.watchlisted.to_numpy()])
     )

@@ -363,26 +363,6 @@ def promote(
     )
 
 
-def _nothing_scored() -> Any:
-    """An empty ScoreResult with the scored schema's columns, for a manifest without valid rows."""
-    from parcelrisk.scoring import ScoredSchema, ScoreResult
-
-    dtypes = {
-        "risk_score": "float64",
-        "risk_rank": "int64",
-        "selected": bool,
-        "selection_propensity": "float64",
-        "data_quality_referral": bool,
-    }
-    scored = pd.DataFrame(
-        {
-            name: pd.Series([], dtype=dtypes.get(name, object))
-            for name in ScoredSchema.to_schema().columns
-        }
-    )
-    return ScoreResult(scored, pd.DataFrame(), pd.DataFrame())
-
-
 @app.command()
 @user_errors
 def score(

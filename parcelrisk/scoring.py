@@ -17,7 +17,6 @@ the next model can correct for the selection with the same weights.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,6 +107,14 @@ def _uniform(item_ids: pd.Series, seed: int) -> np.ndarray:
     return (hashed >> np.uint64(11)).astype("float64") / float(1 << 53)
 
 
+def ranking(score: pd.Series, item_ids: pd.Series) -> pd.Index:
+    """Row labels from highest to lowest score; ties broken by item_id, so row order never matters."""
+    order = pd.DataFrame(
+        {"r": -score.to_numpy(), "id": item_ids.astype("str").to_numpy()}, index=score.index
+    )
+    return order.sort_values(["r", "id"], kind="stable").index
+
+
 def select(
     risk: pd.Series, item_ids: pd.Series, watchlisted: pd.Series, options: ScoreOptions
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -119,11 +126,7 @@ def select(
     n = len(risk)
     slots = options.slots(n)
     reason = pd.Series(pd.NA, index=risk.index, dtype="object")
-    # Ties broken by item_id so the ranking does not depend on row order.
-    order = pd.DataFrame(
-        {"r": -risk.to_numpy(), "id": item_ids.astype("str").to_numpy()}, index=risk.index
-    )
-    ranked = order.sort_values(["r", "id"], kind="stable").index
+    ranked = ranking(risk, item_ids)
     rank = pd.Series(np.arange(1, n + 1), index=ranked).reindex(risk.index)
     taken = 0
     if options.force_watchlist:
@@ -324,11 +327,3 @@ def load_templates_for(model: ParcelRiskModel) -> ReasonTemplates:
     if not stored:
         raise ConfigError(f"{path}: no reason templates, and the model carries none")
     return ReasonTemplates(stored["groups"])
-
-
-def input_hash(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
