@@ -3,8 +3,9 @@
 Three passes over the file, each chunk at a time:
 
 1. read and validate; valid rows go to a temporary Parquet part and their keyed
-   entities to a :class:`~parcelrisk.store.ManifestOverlay`, so that every
-   chunk later sees the whole manifest (and the history) as a one-pass run would;
+   entities to a :class:`~parcelrisk.store.ManifestOverlay`; then the entity
+   profiles of the whole file are computed at once against the history
+   (:class:`~parcelrisk.profiles.FileProfiles`), as a one-pass run would;
 2. features, margin and calibrated risk per chunk; only small per-row
    predictions are kept, plus the features of the rows that can still be
    selected (the chunk's top ``slots`` by margin and by control draw);
@@ -28,8 +29,10 @@ import pandas as pd
 from parcelrisk.errors import InputError
 from parcelrisk.explain import explain_long_empty
 from parcelrisk.features import FeatureContext
+from parcelrisk.features.value import value_in_eur
 from parcelrisk.io import DEFAULT_CHUNK_ROWS, iter_manifest
 from parcelrisk.model import ParcelRiskModel
+from parcelrisk.profiles import FileProfiles
 from parcelrisk.schema import RejectSchema
 from parcelrisk.scoring import (
     Predictions,
@@ -123,27 +126,32 @@ def score_file(
                 parts.append(part)
                 n_valid += len(result.valid)
                 if model.features.profiles:
-                    overlay.add(result.valid)
+                    # the value the features use (the model's rates), for same-day sums
+                    value_eur = value_in_eur(result.valid, model.features.reference_)
+                    overlay.add(result.valid.assign(value_eur=value_eur))
         slots = opts.slots(n_valid)
+        profiles = (
+            FileProfiles.compute(overlay, Path(tmp) / "profiles")
+            if model.features.profiles
+            else None
+        )
+        report("profiled", n_valid)
 
-        features = model.features
-        original_store = features.store
-        features.store = overlay
-        try:
-            preds_parts: list[Predictions] = []
-            keys: list[pd.DataFrame] = []
-            kept: list[tuple[pd.DataFrame, pd.DataFrame, FeatureContext]] = []
-            for part in parts:
-                valid = pd.read_parquet(part)
-                preds, feats, context = predict(valid, model)
-                preds_parts.append(preds)
-                if pseudonymize:
-                    keys.append(entity_keys(valid, secret)[list(PSEUDONYM_COLUMNS)])
-                report("scored", len(valid))
-                rows = _keep(preds, slots, opts.seed, opts.explain == "all")
-                kept.append((valid.loc[rows], feats.loc[rows], context.subset(rows)))
-        finally:
-            features.store = original_store
+        preds_parts: list[Predictions] = []
+        keys: list[pd.DataFrame] = []
+        kept: list[tuple[pd.DataFrame, pd.DataFrame, FeatureContext]] = []
+        start = 0
+        for part in parts:
+            valid = pd.read_parquet(part)
+            profile = profiles.rows(start, valid.index) if profiles is not None else None
+            start += len(valid)
+            preds, feats, context = predict(valid, model, profile)
+            preds_parts.append(preds)
+            if pseudonymize:
+                keys.append(entity_keys(valid, secret)[list(PSEUDONYM_COLUMNS)])
+            report("scored", len(valid))
+            rows = _keep(preds, slots, opts.seed, opts.explain == "all")
+            kept.append((valid.loc[rows], feats.loc[rows], context.subset(rows)))
 
     if rows_read == 0:
         raise InputError(f"{path}: no records after the header")

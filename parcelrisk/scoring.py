@@ -194,10 +194,10 @@ class Predictions:
 
 
 def predict(
-    valid: pd.DataFrame, model: ParcelRiskModel
+    valid: pd.DataFrame, model: ParcelRiskModel, profiles: pd.DataFrame | None = None
 ) -> tuple[Predictions, pd.DataFrame, FeatureContext]:
-    """Features, margin and calibrated risk for validated rows."""
-    features, context = model.features.transform_with_context(valid)
+    """Features, margin and calibrated risk for validated rows (``profiles``: precomputed)."""
+    features, context = model.features.transform_with_context(valid, profiles)
     margin = pd.Series(model.raw_margin(features), index=valid.index)
     preds = Predictions(
         item_id=valid[M.item_id].astype("str"),

@@ -1020,9 +1020,10 @@ class ManifestOverlay:
     """A history store seen together with one manifest's own items, read-only and temporary.
 
     Chunked scoring adds every valid item of the file here first (keyed, in a
-    temporary table of the store's connection), so that each chunk's profiles
-    see the whole manifest plus the history, exactly as a one-pass run would.
-    Nothing is written to the store file. Acts as a store for
+    temporary table ``_pr_manifest`` of the store's connection, numbered by
+    ``qid`` in file order), then computes the whole file's profiles at once
+    (:class:`parcelrisk.profiles.FileProfiles`), exactly as a one-pass run
+    would. Nothing is written to the store file. Also acts as a store for
     :func:`parcelrisk.profiles.profile_features` (a temporary view ``items``).
     """
 
@@ -1040,10 +1041,13 @@ class ManifestOverlay:
             _run(self.con, _DDL)
         catalog = _run(self.con, "SELECT current_database()")[0][0]
         cols = ", ".join(ITEM_COLUMNS)
+        # qid: the item's position among the manifest's valid rows, in file order
         _run(
             self.con,
-            f'CREATE OR REPLACE TEMP TABLE _pr_manifest AS SELECT {cols} FROM "{catalog}".main.items LIMIT 0',
+            f"CREATE OR REPLACE TEMP TABLE _pr_manifest AS SELECT CAST(NULL AS BIGINT) AS qid, {cols} "
+            f'FROM "{catalog}".main.items LIMIT 0',
         )
+        self.rows = 0
         _run(
             self.con,
             f"""CREATE OR REPLACE TEMP VIEW items AS
@@ -1061,10 +1065,12 @@ class ManifestOverlay:
         try:
             _run(
                 self.con,
-                f"INSERT INTO _pr_manifest SELECT {', '.join(ITEM_COLUMNS)} FROM _pr_overlay_new ORDER BY pos",
+                f"INSERT INTO _pr_manifest SELECT pos + {self.rows} AS qid, {', '.join(ITEM_COLUMNS)} "
+                "FROM _pr_overlay_new ORDER BY pos",
             )
         finally:
             self.con.unregister("_pr_overlay_new")
+        self.rows += len(frame)
 
     def close(self) -> None:
         if self.con is None:

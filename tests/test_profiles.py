@@ -273,38 +273,71 @@ def test_synthetic_generator_if_available(tmp_path) -> None:
     pd.testing.assert_frame_equal(pd.concat(parts).sort_index(), full, check_exact=True)
 
 
-def test_matches_brute_force() -> None:
-    """Windowed counts against a plain per-item loop (slow, small)."""
-    items = make_manifest(400, seed=9, days=10)
-    f = profile_features(items, None, SECRET)
-    from parcelrisk.store import entity_keys
-
-    keys = entity_keys(items, SECRET)
+def brute_force(items: pd.DataFrame, keys: pd.DataFrame, row: object) -> dict[str, float]:
+    """Every numeric profile feature of one item, by a plain scan over all ``items``."""
     t = items[M.declared_at]
+    e = t[row]
     known = items[L.inspected_at].where(items[L.outcome].notna())
+    became_known = known.where(~(known < t), t)  # known at max(inspected, declared); NaT stays
     seized = items[L.outcome].eq("seizure").fillna(False)
     day = pd.Timedelta(days=1)
-    for row in items.index[::7]:
-        e = t[row]
-        for party, counterpart, days, name in (
-            ("sender_key", None, 7, "sender_items_7d"),
-            ("sender_key", "recipient_key", 30, "sender_distinct_recipients_30d"),
-            ("address_key", "sender_key", 7, "address_distinct_senders_7d"),
-            ("address_key", "recipient_key", 30, "address_distinct_names_30d"),
-            ("phone_key", None, 30, "phone_items_30d"),
-        ):
-            k = keys.loc[row, party]
-            if pd.isna(k):
-                assert np.isnan(f.loc[row, name])
-                continue
-            same = keys[party].eq(k).fillna(False) & (t < e) & (t >= e - days * day)
-            expected = same.sum() if counterpart is None else keys.loc[same, counterpart].nunique()
-            assert f.loc[row, name] == expected, (row, name)
-        k = keys.loc[row, "address_key"]
-        earlier = keys["address_key"].eq(k).fillna(False) & (t < e) & (known < e).fillna(False)
-        assert f.loc[row, "address_prior_seizures"] == (earlier & seized).sum()
-        k = keys.loc[row, "recipient_key"]
-        today = (
-            keys["recipient_key"].eq(k).fillna(False) & (t < e) & (t.dt.floor("D") == e.floor("D"))
-        )
-        assert f.loc[row, "recipient_same_day_items"] == today.sum() + 1
+    out: dict[str, float] = {}
+    for spec in SPECS:
+        if spec.entity == "watchlist":
+            continue
+        party = f"{spec.entity}_key"
+        k = keys.loc[row, party]
+        if pd.isna(k):
+            out[spec.name] = np.nan
+            continue
+        mine = keys[party].eq(k).fillna(False)
+        if spec.stat in ("items", "distinct"):
+            window = mine & (t < e) & (t >= e - spec.days * day)
+            of = keys.loc[window, spec.of] if spec.of else None
+            out[spec.name] = window.sum() if of is None else of.nunique()
+        elif spec.stat == "first_seen":
+            first = t[mine].min()
+            out[spec.name] = (e - first) / day if first < e else np.nan
+        elif spec.stat in ("inspections", "seizures"):
+            earlier = mine & (became_known < e).fillna(False)
+            out[spec.name] = (earlier & seized).sum() if spec.stat == "seizures" else earlier.sum()
+        else:
+            today = mine & (t < e) & (t.dt.floor("D") == e.floor("D"))
+            if spec.stat == "same_day_items":
+                out[spec.name] = today.sum() + 1
+            else:
+                values = items["value_eur"][today | (items.index == row)]
+                out[spec.name] = np.nan if values.isna().all() else values.sum()
+    return out
+
+
+@pytest.mark.parametrize("with_store", [False, True], ids=["batch-only", "store-and-buckets"])
+def test_matches_brute_force(tmp_path, monkeypatch, with_store: bool) -> None:
+    """Every numeric feature against a plain per-item scan (slow, small).
+
+    With a store: the first days are history, the rest is the batch, and the
+    keys are split into many buckets (as a large store would be).
+    """
+    from parcelrisk import profiles
+    from parcelrisk.store import entity_keys
+
+    items = make_manifest(500, seed=9, days=10)
+    items["value_eur"] = items["value_eur"].mask(np.arange(len(items)) % 4 == 0)
+    keys = entity_keys(items, SECRET)
+    if with_store:
+        monkeypatch.setattr(profiles, "ROWS_PER_BUCKET", 40)
+        cut = items[M.declared_at].min() + pd.Timedelta(days=6)
+        batch = items[items[M.declared_at] >= cut]
+        with HistoryStore.open(tmp_path / "h.duckdb", secret=SECRET) as store:
+            store.add_manifest(items[items[M.declared_at] < cut])
+            f = profile_features(batch, store, SECRET)
+    else:
+        batch = items
+        f = profile_features(items, None, SECRET)
+    checked = 0
+    for row in batch.index[::3]:
+        expected = brute_force(items, keys, row)
+        for name, value in expected.items():
+            assert f.loc[row, name] == pytest.approx(value, rel=1e-12, nan_ok=True), (row, name)
+            checked += not np.isnan(value)
+    assert checked > 1000

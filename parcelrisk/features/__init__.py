@@ -131,8 +131,15 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
         return np.asarray(self.feature_names_out_, dtype=object)
 
     # -- the work -------------------------------------------------------------------------------
-    def transform_with_context(self, X: pd.DataFrame) -> tuple[pd.DataFrame, FeatureContext]:
-        """Features plus the facts explanations need, in one pass."""
+    def transform_with_context(
+        self, X: pd.DataFrame, profiles: pd.DataFrame | None = None
+    ) -> tuple[pd.DataFrame, FeatureContext]:
+        """Features plus the facts explanations need, in one pass.
+
+        ``profiles`` are the rows' entity profiles if already computed (as
+        chunked scoring does for a whole file at once, see
+        :class:`parcelrisk.profiles.FileProfiles`); otherwise they are computed here.
+        """
         check_is_fitted(self, "feature_names_out_")
         X = self._check_frame(X)
         ref = self.reference_
@@ -148,7 +155,12 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
         ]
         watchlists = pd.Series("", index=X.index, dtype="str")
         if self.profiles:
-            profile = self._profiles(X, parts["value_eur"])
+            if profiles is None:
+                profile = self._profiles(X, parts["value_eur"])
+            elif profiles.index.equals(X.index):
+                profile = profiles.copy()
+            else:
+                raise ValueError("transform_with_context: profiles must have the rows' index")
             watchlists = profile.pop("watchlist_lists").astype("str").fillna("")
             profile = profile.drop(columns=["watchlist_hit"], errors="ignore")
             blocks.append(profile)
