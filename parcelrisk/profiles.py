@@ -201,7 +201,9 @@ def _bucket_filter(column: str, buckets: int, bucket: int) -> str:
     )
 
 
-def _rows_sql(entity: str, specs: list[ProfileFeature], buckets: int, bucket: int) -> str:
+def _rows_sql(
+    entity: str, specs: list[ProfileFeature], buckets: int, bucket: int, history: str
+) -> str:
     """Batch items of the bucket's parties plus their store items of the last 30 days.
 
     Columns, sorted by (k, t): qid (NULL for store rows), k, t; for each
@@ -235,7 +237,7 @@ ks AS (SELECT DISTINCT k FROM q),
 h AS (
     SELECT CAST(NULL AS BIGINT) AS qid, i.item_id, epoch_us(i.declared_at) AS t,
            i.{key} AS k{h_extra}
-    FROM items i SEMI JOIN ks ON i.{key} = ks.k
+    FROM {history} i SEMI JOIN ks ON i.{key} = ks.k
     WHERE i.declared_at >= $lo AND i.declared_at < $hi
 ),
 u AS (
@@ -247,7 +249,7 @@ SELECT qid, k, t{value}{following} FROM u ORDER BY k, t
 """
 
 
-def _outcomes_sql(entity: str, buckets: int, bucket: int) -> str:
+def _outcomes_sql(entity: str, buckets: int, bucket: int, history: str) -> str:
     """Per batch item of the bucket: first-seen time of its party and the outcomes known before.
 
     First seen is a ``MIN`` over all history; prior inspections and seizures are
@@ -263,7 +265,7 @@ ks AS (SELECT DISTINCT k FROM q),
 firsts AS (
     SELECT k, min(t) AS ft FROM (
         SELECT i.{key} AS k, epoch_us(i.declared_at) AS t
-        FROM items i SEMI JOIN ks ON i.{key} = ks.k
+        FROM {history} i SEMI JOIN ks ON i.{key} = ks.k
         UNION ALL
         SELECT k, t FROM q
     ) GROUP BY k
@@ -272,11 +274,11 @@ ev AS (
     SELECT k, e, sum(seized) AS s, count(*) AS n FROM (
         SELECT i.{key} AS k, epoch_us(greatest(i.inspected_at, i.declared_at)) AS e,
                CAST(i.outcome = 'seizure' AS INTEGER) AS seized
-        FROM items i SEMI JOIN ks ON i.{key} = ks.k
+        FROM {history} i SEMI JOIN ks ON i.{key} = ks.k
         WHERE i.outcome IS NOT NULL AND i.inspected_at IS NOT NULL
         UNION ALL
         SELECT b.{key} AS k, b.e, b.seized FROM _pr_batch b SEMI JOIN ks ON b.{key} = ks.k
-        ANTI JOIN (SELECT item_id FROM items WHERE outcome IS NOT NULL) x ON x.item_id = b.item_id
+        ANTI JOIN (SELECT item_id FROM {history} WHERE outcome IS NOT NULL) x ON x.item_id = b.item_id
         WHERE b.e IS NOT NULL
     ) GROUP BY k, e
 ),
@@ -436,10 +438,12 @@ def _empty_result(index: pd.Index) -> pd.DataFrame:
     return pd.DataFrame(out, index=index)[list(PROFILE_FEATURES)]
 
 
-def _buckets(con: duckdb.DuckDBPyConnection, n: int, lo: datetime, hi: datetime) -> int:
+def _buckets(
+    con: duckdb.DuckDBPyConnection, n: int, lo: datetime, hi: datetime, history: str
+) -> int:
     """How many key buckets keep one step under :data:`ROWS_PER_BUCKET` rows (a power of 2)."""
     stored = _run(
-        con, "SELECT count(*) FROM items WHERE declared_at >= ? AND declared_at < ?", [lo, hi]
+        con, f"SELECT count(*) FROM {history} WHERE declared_at >= ? AND declared_at < ?", [lo, hi]
     )[0][0]
     rows = n + int(stored)
     return 1 << max(0, math.ceil(math.log2(max(rows, 1) / ROWS_PER_BUCKET)))
@@ -452,6 +456,7 @@ def _entity_columns(
     lo: datetime,
     hi: datetime,
     buckets: int,
+    history: str,
 ) -> dict[str, np.ndarray]:
     """One party's profile columns for the ``n`` rows of ``_pr_batch`` (indexed by qid)."""
     specs = [s for s in SPECS if s.entity == entity]
@@ -460,7 +465,8 @@ def _entity_columns(
     for bucket in range(buckets):
         if window_specs:
             rows = con.sql(
-                _rows_sql(entity, window_specs, buckets, bucket), params={"lo": lo, "hi": hi}
+                _rows_sql(entity, window_specs, buckets, bucket, history),
+                params={"lo": lo, "hi": hi},
             ).to_arrow_table()
             windows = _Windows(rows)
             for s in window_specs:
@@ -478,7 +484,7 @@ def _entity_columns(
                 for s, values in zip(group, counts, strict=True):
                     out[s.name][windows.qid] = values
             del rows, windows
-        known = con.sql(_outcomes_sql(entity, buckets, bucket)).to_arrow_table()
+        known = con.sql(_outcomes_sql(entity, buckets, bucket, history)).to_arrow_table()
         qid = known.column("qid").to_numpy()
         t, first = known.column("t").to_numpy(), known.column("ft").to_numpy()
         for s in specs:
@@ -499,14 +505,16 @@ def _compute(
     lo: datetime,
     hi: datetime,
     emit: Callable[[dict[str, np.ndarray]], None],
+    history: str = "items",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Profiles of the ``n`` rows of ``_pr_batch``: columns go to ``emit`` one party at a time.
 
-    Returns the watch-list hits as (qid, lists).
+    ``history`` is the table of stored items; a stored item that is also in
+    ``_pr_batch`` counts once. Returns the watch-list hits as (qid, lists).
     """
-    buckets = _buckets(con, n, lo, hi)
+    buckets = _buckets(con, n, lo, hi, history)
     for entity in ENTITY_KEYS:
-        emit(_entity_columns(con, entity, n, lo, hi, buckets))
+        emit(_entity_columns(con, entity, n, lo, hi, buckets, history))
     hits = con.sql(_WATCHLIST_SQL).to_arrow_table()
     return hits.column("qid").to_numpy(), hits.column("lists").to_numpy(zero_copy_only=False)
 
@@ -626,7 +634,7 @@ class FileProfiles:
 
         _run(con, _OVERLAY_BATCH_SQL)
         try:
-            hit_qid, hit_lists = _compute(con, n, lo, hi, save)
+            hit_qid, hit_lists = _compute(con, n, lo, hi, save, overlay.history_table)
         finally:
             _run(con, "DROP VIEW IF EXISTS temp._pr_batch")
         return cls(folder, n, hit_qid, hit_lists)

@@ -38,10 +38,15 @@ def normalise_text(values: pd.Series) -> pd.Series:
     >>> normalise_text(pd.Series(["  Café-Crème!! ", None])).tolist()
     ['cafe creme', '']
     """
-    text = values.astype("str").fillna("").where(values.notna(), "")
+    # each distinct value once: manifests repeat descriptions, senders and addresses
+    codes, distinct = pd.factorize(values.astype("str"))
+    text = pd.Series(distinct, dtype="str")
     text = text.str.normalize("NFKD").str.replace(r"[\u0300-\u036f]", "", regex=True)
     text = text.str.lower().str.replace(r"[^\w\s]|_", " ", regex=True)
-    return text.str.replace(r"\s+", " ", regex=True).str.strip()
+    text = text.str.replace(r"\s+", " ", regex=True).str.strip()
+    # missing values (code -1) become ""
+    normalised = text.array.take(codes, allow_fill=True, fill_value="")
+    return pd.Series(normalised, index=values.index, name=values.name)
 
 
 @dataclass(frozen=True)

@@ -1040,6 +1040,9 @@ class ManifestOverlay:
             _run(self.con, "SET TimeZone = 'UTC'")
             _run(self.con, _DDL)
         catalog = _run(self.con, "SELECT current_database()")[0][0]
+        #: The stored items alone (without the manifest), for queries that add the manifest
+        #: themselves; cheaper than the view, which de-duplicates by item_id on every read.
+        self.history_table = f'"{catalog}".main.items'
         cols = ", ".join(ITEM_COLUMNS)
         # qid: the item's position among the manifest's valid rows, in file order
         _run(
