@@ -1017,15 +1017,24 @@ def _rejects(
 
 
 class ManifestOverlay:
-    """A history store seen together with one manifest's own items, read-only and temporary.
+    """One manifest's items, keyed, next to a history store: read-only and temporary.
 
     Chunked scoring adds every valid item of the file here first (keyed, in a
     temporary table ``_pr_manifest`` of the store's connection, numbered by
     ``qid`` in file order), then computes the whole file's profiles at once
-    (:class:`parcelrisk.profiles.FileProfiles`), exactly as a one-pass run
-    would. Nothing is written to the store file. Also acts as a store for
-    :func:`parcelrisk.profiles.profile_features` (a temporary view ``items``).
+    against :attr:`history_table` (:class:`parcelrisk.profiles.FileProfiles`),
+    exactly as a one-pass run would. Nothing is written to the store file.
     """
+
+    #: What the profiles need of a manifest item (no countries, weights, bookkeeping).
+    COLUMNS = (
+        M.item_id,
+        M.declared_at,
+        *KEY_COLUMNS,
+        VALUE_EUR,
+        L.inspected_at,
+        L.outcome,
+    )
 
     def __init__(self, history: HistoryStore | None, secret: bytes) -> None:
         self.secret = history.secret if history is not None else secret
@@ -1040,25 +1049,15 @@ class ManifestOverlay:
             _run(self.con, "SET TimeZone = 'UTC'")
             _run(self.con, _DDL)
         catalog = _run(self.con, "SELECT current_database()")[0][0]
-        #: The stored items alone (without the manifest), for queries that add the manifest
-        #: themselves; cheaper than the view, which de-duplicates by item_id on every read.
+        #: The stored items (an empty table without a store).
         self.history_table = f'"{catalog}".main.items'
-        cols = ", ".join(ITEM_COLUMNS)
         # qid: the item's position among the manifest's valid rows, in file order
         _run(
             self.con,
-            f"CREATE OR REPLACE TEMP TABLE _pr_manifest AS SELECT CAST(NULL AS BIGINT) AS qid, {cols} "
-            f'FROM "{catalog}".main.items LIMIT 0',
+            "CREATE OR REPLACE TEMP TABLE _pr_manifest AS SELECT CAST(NULL AS BIGINT) AS qid, "
+            f"{', '.join(self.COLUMNS)} FROM {self.history_table} LIMIT 0",
         )
         self.rows = 0
-        _run(
-            self.con,
-            f"""CREATE OR REPLACE TEMP VIEW items AS
-            SELECT {cols} FROM "{catalog}".main.items
-            UNION ALL
-            SELECT {cols} FROM _pr_manifest m
-            WHERE NOT EXISTS (SELECT 1 FROM "{catalog}".main.items i WHERE i.item_id = m.item_id)""",
-        )
 
     def add(self, frame: pd.DataFrame) -> None:
         """Add validated rows of the manifest being scored."""
@@ -1068,7 +1067,7 @@ class ManifestOverlay:
         try:
             _run(
                 self.con,
-                f"INSERT INTO _pr_manifest SELECT pos + {self.rows} AS qid, {', '.join(ITEM_COLUMNS)} "
+                f"INSERT INTO _pr_manifest SELECT pos + {self.rows} AS qid, {', '.join(self.COLUMNS)} "
                 "FROM _pr_overlay_new ORDER BY pos",
             )
         finally:
@@ -1081,7 +1080,6 @@ class ManifestOverlay:
         if self._own:
             self.con.close()
         else:
-            _run(self.con, "DROP VIEW IF EXISTS temp.items")
             _run(self.con, "DROP TABLE IF EXISTS temp._pr_manifest")
         self.con = None  # type: ignore[assignment]
 
