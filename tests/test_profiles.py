@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from parcelrisk.profiles import PROFILE_FEATURES, SPECS, profile_features
+from parcelrisk.profiles import PROFILE_FEATURES, SPECS, FileProfiles, profile_features
 from parcelrisk.schema import LabelSchema as L
 from parcelrisk.schema import ManifestSchema as M
 from parcelrisk.store import HistoryStore
@@ -246,6 +246,34 @@ def test_watchlist_hit(tmp_path, manifest: pd.DataFrame) -> None:
         assert f.loc[target[M.item_id], "watchlist_lists"] == "phones of interest"
     assert hit.sum() < len(f) / 10
     assert f.loc[~hit, "watchlist_lists"].eq("").all()
+
+
+def test_file_profiles_equal_one_pass(tmp_path, monkeypatch, manifest: pd.DataFrame) -> None:
+    """Chunked scoring's whole-file profiles, read back by row range, equal one pass."""
+    from parcelrisk import profiles
+    from parcelrisk.store import ManifestOverlay
+
+    monkeypatch.setattr(profiles, "ROWS_PER_BUCKET", 500)  # several key buckets
+    day = manifest[M.declared_at].dt.floor("D")
+    history, today = manifest[day < day.max()], manifest[day == day.max()]
+    watch = today.iloc[[3, 30]][[M.sender_name, M.sender_country]]
+    with HistoryStore.open(tmp_path / "h.duckdb", secret=SECRET) as store:
+        # some of today's items are already stored, with outcomes: they must count once
+        store.add_manifest(pd.concat([history, today.head(40)]))
+        store.add_watchlist(watch, "senders of interest")
+        expected = profile_features(today, store, SECRET)
+        with ManifestOverlay(store, SECRET) as overlay:
+            for start in range(0, len(today), 137):
+                overlay.add(today.iloc[start : start + 137])
+            file_profiles = FileProfiles.compute(overlay, tmp_path / "profiles")
+            got = pd.concat(
+                [file_profiles.rows(s, today.index[s : s + 211]) for s in range(0, len(today), 211)]
+            )
+        with pytest.raises(ValueError, match="outside"):
+            file_profiles.rows(len(today) - 1, today.index[:2])
+    assert expected["watchlist_hit"].sum() >= 2
+    assert expected["sender_prior_seizures"].gt(0).any()
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
 
 
 def test_empty_batch() -> None:
