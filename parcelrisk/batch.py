@@ -52,6 +52,9 @@ from parcelrisk.validate import Validator
 
 __all__ = ["FileScore", "score_file", "PSEUDONYM_COLUMNS"]
 
+#: Candidates kept beyond 4x the selection slots before they are pruned (amortises the pruning).
+PRUNE_SLACK_ROWS = 50_000
+
 #: Keyed hashes added to the output by ``--pseudonymize`` (HMAC with the store's secret).
 PSEUDONYM_COLUMNS = ("sender_key", "recipient_key", "address_key")
 
@@ -65,8 +68,46 @@ class FileScore:
     rows_read: int
 
 
+@dataclass
+class _Candidates:
+    """Rows kept for explanation: validated fields, features, context, predictions."""
+
+    valid: pd.DataFrame
+    features: pd.DataFrame
+    context: FeatureContext
+    preds: Predictions
+
+    def subset(self, rows: pd.Index) -> _Candidates:
+        return _Candidates(
+            self.valid.loc[rows],
+            self.features.loc[rows],
+            self.context.subset(rows),
+            self.preds.subset(rows),
+        )
+
+    @classmethod
+    def concat(cls, parts: list[_Candidates]) -> _Candidates:
+        context = FeatureContext(
+            *(
+                pd.concat([getattr(p.context, f) for p in parts])
+                for f in ("vague_list", "watchlists", "value_eur")
+            )
+        )
+        return cls(
+            pd.concat([p.valid for p in parts]),
+            pd.concat([p.features for p in parts]),
+            context,
+            Predictions.concat([p.preds for p in parts]),
+        )
+
+
 def _keep(preds: Predictions, slots: int, seed: int, explain_all: bool) -> pd.Index:
-    """Rows of a chunk that could end up selected: top ``slots`` by margin and by control draw."""
+    """Rows that could end up selected: top ``slots`` by margin and by control draw, watch-listed.
+
+    The same test applied to the union of earlier survivors and a new chunk
+    keeps exactly what it would keep over all rows read so far (top-k of a
+    union of top-k's), so candidates can be pruned as chunks come in.
+    """
     if explain_all:
         return preds.item_id.index
     if slots == 0:
@@ -107,39 +148,39 @@ def score_file(
     rejects: list[pd.DataFrame] = []
     rows_read = 0
     secret = model.features.secret or secret_from_env()
-    with (
-        tempfile.TemporaryDirectory(prefix="parcelrisk-") as tmp,
-        ManifestOverlay(history, secret) as overlay,
-    ):
+    with tempfile.TemporaryDirectory(prefix="parcelrisk-") as tmp:
         parts: list[Path] = []
         n_valid = 0
-        for batch in iter_manifest(
-            path, column_map=column_map, encoding=encoding, chunk_rows=chunk_rows
-        ):
-            result = validator.validate(batch)
-            rows_read += result.rows_read
-            report("validated", result.rows_read)
-            rejects.append(result.rejects)
-            if len(result.valid):
-                part = Path(tmp) / f"part-{len(parts):05d}.parquet"
-                result.valid.to_parquet(part)
-                parts.append(part)
-                n_valid += len(result.valid)
-                if model.features.profiles:
-                    # the value the features use (the model's rates), for same-day sums
-                    value_eur = value_in_eur(result.valid, model.features.reference_)
-                    overlay.add(result.valid.assign(value_eur=value_eur))
-        slots = opts.slots(n_valid)
-        profiles = (
-            FileProfiles.compute(overlay, Path(tmp) / "profiles")
-            if model.features.profiles
-            else None
-        )
+        # the overlay (every valid item, keyed, in DuckDB) is only needed until the profiles
+        # are computed: closing it frees its memory before pass 2
+        with ManifestOverlay(history, secret) as overlay:
+            for batch in iter_manifest(
+                path, column_map=column_map, encoding=encoding, chunk_rows=chunk_rows
+            ):
+                result = validator.validate(batch)
+                rows_read += result.rows_read
+                report("validated", result.rows_read)
+                rejects.append(result.rejects)
+                if len(result.valid):
+                    part = Path(tmp) / f"part-{len(parts):05d}.parquet"
+                    result.valid.to_parquet(part)
+                    parts.append(part)
+                    n_valid += len(result.valid)
+                    if model.features.profiles:
+                        # the value the features use (the model's rates), for same-day sums
+                        value_eur = value_in_eur(result.valid, model.features.reference_)
+                        overlay.add(result.valid.assign(value_eur=value_eur))
+            profiles = (
+                FileProfiles.compute(overlay, Path(tmp) / "profiles")
+                if model.features.profiles
+                else None
+            )
         report("profiled", n_valid)
+        slots = opts.slots(n_valid)
 
         preds_parts: list[Predictions] = []
         keys: list[pd.DataFrame] = []
-        kept: list[tuple[pd.DataFrame, pd.DataFrame, FeatureContext]] = []
+        kept: list[_Candidates] = []
         start = 0
         for part in parts:
             valid = pd.read_parquet(part)
@@ -151,7 +192,18 @@ def score_file(
                 keys.append(entity_keys(valid, secret)[list(PSEUDONYM_COLUMNS)])
             report("scored", len(valid))
             rows = _keep(preds, slots, opts.seed, opts.explain == "all")
-            kept.append((valid.loc[rows], feats.loc[rows], context.subset(rows)))
+            kept.append(
+                _Candidates(
+                    valid.loc[rows], feats.loc[rows], context.subset(rows), preds.subset(rows)
+                )
+            )
+            if (
+                opts.explain != "all"
+                and sum(len(k.valid) for k in kept) > 4 * slots + PRUNE_SLACK_ROWS
+            ):
+                # without pruning, a budget of 2% on a file of 50 chunks would keep every row
+                survivors = _Candidates.concat(kept)
+                kept = [survivors.subset(_keep(survivors.preds, slots, opts.seed, False))]
 
     if rows_read == 0:
         raise InputError(f"{path}: no records after the header")
@@ -168,17 +220,13 @@ def score_file(
     selection = select(preds.margin, preds.item_id, preds.watchlisted, opts)
     rows = explain_rows(preds, selection[0], opts)
     if kept:
-        valid_kept = pd.concat([k[0] for k in kept])
-        feats_kept = pd.concat([k[1] for k in kept])
-        context_kept = FeatureContext(
-            *(
-                pd.concat([getattr(k[2], f) for k in kept])
-                for f in ("vague_list", "watchlists", "value_eur")
-            )
-        )
+        candidates = _Candidates.concat(kept)
         # Every row that can be selected was kept (see _keep), so .loc cannot miss.
         long, contrib = explain(
-            valid_kept.loc[rows], feats_kept.loc[rows], context_kept.subset(rows), model
+            candidates.valid.loc[rows],
+            candidates.features.loc[rows],
+            candidates.context.subset(rows),
+            model,
         )
     else:
         long, contrib = explain_long_empty(), pd.DataFrame()

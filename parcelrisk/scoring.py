@@ -183,6 +183,14 @@ class Predictions:
     referral: pd.Series  # data-quality referral reason ("" if none)
     watchlisted: pd.Series
 
+    def subset(self, rows: pd.Index) -> Predictions:
+        return Predictions(
+            *(
+                getattr(self, f).loc[rows]
+                for f in ("item_id", "margin", "risk", "referral", "watchlisted")
+            )
+        )
+
     @classmethod
     def concat(cls, parts: list[Predictions]) -> Predictions:
         return cls(

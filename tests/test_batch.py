@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from parcelrisk import batch
 from parcelrisk.batch import score_file
 from parcelrisk.io import read_manifest
 from parcelrisk.model import load_model
@@ -38,11 +39,16 @@ def _one_pass(path, model):
 
 
 @pytest.mark.parametrize("chunk_rows", [397, 1_000_000])
-def test_chunks_equal_one_pass_without_store(model_dir, today_csv, chunk_rows):
+def test_chunks_equal_one_pass_without_store(model_dir, today_csv, chunk_rows, monkeypatch):
+    # prune the explanation candidates after every chunk, as a file of many chunks would
+    monkeypatch.setattr(batch, "PRUNE_SLACK_ROWS", 0)
     model = load_model(model_dir)
     chunked = score_file(today_csv, model, OPTS, chunk_rows=chunk_rows)
     whole = _one_pass(today_csv, model)
     pd.testing.assert_frame_equal(chunked.scored, whole.scored)
+    pd.testing.assert_frame_equal(
+        chunked.explanations.reset_index(drop=True), whole.explanations.reset_index(drop=True)
+    )
     assert chunked.rows_read == len(chunked.scored) + len(chunked.rejects)
 
 
