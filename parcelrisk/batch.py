@@ -175,7 +175,8 @@ def score_file(
                 if model.features.profiles
                 else None
             )
-        report("profiled", n_valid)
+        if profiles is not None and n_valid:
+            report("profiled", n_valid)
         slots = opts.slots(n_valid)
 
         preds_parts: list[Predictions] = []
