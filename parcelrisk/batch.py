@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from parcelrisk.scoring import (
     empty_scored,
     explain,
     explain_rows,
+    now_utc,
     predict,
     ranking,
     select,
@@ -59,13 +60,88 @@ PRUNE_SLACK_ROWS = 50_000
 PSEUDONYM_COLUMNS = ("sender_key", "recipient_key", "address_key")
 
 
+#: Rows per slice of the scored output when it is written (:meth:`FileScore.iter_scored`).
+OUTPUT_SLICE_ROWS = 500_000
+
+
 @dataclass
 class FileScore:
-    scored: pd.DataFrame
+    """A scored file: predictions and selection of every valid row, reasons of the explained ones.
+
+    The output frame (:class:`~parcelrisk.scoring.ScoredSchema`) is assembled on
+    demand: :meth:`iter_scored` in slices (what the CLI writes, so memory does
+    not hold ten million assembled rows), :attr:`scored` whole (library use).
+    Both give the same rows.
+    """
+
     rejects: pd.DataFrame
     explanations: pd.DataFrame
     contributions: pd.DataFrame
     rows_read: int
+    model: ParcelRiskModel
+    options: ScoreOptions  # scored_at resolved, so that every slice says the same
+    preds: Predictions | None = None  # None: every row rejected
+    selection: tuple[pd.Series, pd.Series, pd.Series] | None = None
+    pseudonyms: pd.DataFrame | None = None
+
+    @property
+    def n_scored(self) -> int:
+        return 0 if self.preds is None else len(self.preds.item_id)
+
+    @property
+    def n_selected(self) -> int:
+        return 0 if self.selection is None else int(self.selection[0].notna().sum())
+
+    @property
+    def risk_scores(self) -> pd.Series:
+        if self.preds is None:
+            return pd.Series(dtype="float64")
+        return self.preds.risk.astype("float64")
+
+    @property
+    def n_referrals(self) -> int:
+        return 0 if self.preds is None else int(self.preds.referral.ne("").sum())
+
+    def _assemble(self, rows: pd.Index) -> pd.DataFrame:
+        assert self.preds is not None and self.selection is not None
+        long = self.explanations
+        if len(long) and len(rows) != self.n_scored:
+            long = long[long["row"].isin(rows)]
+        scored = assemble(
+            self.preds.subset(rows),
+            (self.selection[0].loc[rows], self.selection[1].loc[rows], self.selection[2].loc[rows]),
+            long,
+            self.model,
+            self.options,
+        )
+        if self.pseudonyms is not None:
+            scored = scored.join(self.pseudonyms.loc[rows])
+        return scored
+
+    def iter_scored(self, rows: int | None = None) -> Iterator[pd.DataFrame]:
+        """The scored output in input order, ``rows`` (default :data:`OUTPUT_SLICE_ROWS`) at a time."""
+        if self.preds is None:
+            yield empty_scored()
+            return
+        index = self.preds.item_id.index
+        step = rows or OUTPUT_SLICE_ROWS
+        for start in range(0, len(index), step):
+            yield self._assemble(index[start : start + step])
+
+    @property
+    def scored(self) -> pd.DataFrame:
+        """The whole scored output as one frame."""
+        if self.preds is None:
+            return empty_scored()
+        return self._assemble(self.preds.item_id.index)
+
+    @property
+    def selected_scored(self) -> pd.DataFrame:
+        """The scored output of the selected rows only."""
+        if self.preds is None or self.selection is None:
+            return empty_scored()
+        reason = self.selection[0]
+        return self._assemble(reason.index[reason.notna().to_numpy()])
 
 
 @dataclass
@@ -213,10 +289,9 @@ def score_file(
         if rejects
         else pd.DataFrame(columns=list(RejectSchema.to_schema().columns))
     )
+    opts = replace(opts, scored_at=opts.scored_at or now_utc())
     if not preds_parts:  # every row rejected: nothing to score
-        return FileScore(
-            empty_scored(), all_rejects, explain_long_empty(), pd.DataFrame(), rows_read
-        )
+        return FileScore(all_rejects, explain_long_empty(), pd.DataFrame(), rows_read, model, opts)
     preds = Predictions.concat(preds_parts)
     selection = select(preds.margin, preds.item_id, preds.watchlisted, opts)
     rows = explain_rows(preds, selection[0], opts)
@@ -232,7 +307,14 @@ def score_file(
     else:
         long, contrib = explain_long_empty(), pd.DataFrame()
     report("explained", len(rows))
-    scored = assemble(preds, selection, long, model, opts)
-    if pseudonymize:
-        scored = scored.join(pd.concat(keys))
-    return FileScore(scored, all_rejects, long, contrib, rows_read)
+    return FileScore(
+        all_rejects,
+        long,
+        contrib,
+        rows_read,
+        model,
+        opts,
+        preds,
+        selection,
+        pd.concat(keys) if pseudonymize else None,
+    )

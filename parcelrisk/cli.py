@@ -29,6 +29,7 @@ from parcelrisk.io import (
     load_column_map,
     read_manifest,
     write_frame,
+    write_frames,
 )
 from parcelrisk.schema import RejectSchema
 from parcelrisk.validate import validate_batches
@@ -434,7 +435,7 @@ def score(
             progress=progress,
         )
     all_rejects, read = result.rejects, result.rows_read
-    write_frame(result.scored, out_path)
+    write_frames(result.iter_scored(), out_path)
     rejects_path = rejects or out_path.with_name(out_path.stem + ".rejects.csv")
     if len(all_rejects) or rejects is not None:
         write_frame(all_rejects, rejects_path)
@@ -450,9 +451,9 @@ def score(
         table.add_column(name, justify="right")
     table.add_row(
         f"{read:,}",
-        f"{len(result.scored):,}",
+        f"{result.n_scored:,}",
         f"{len(all_rejects):,}",
-        f"{int(result.scored['selected'].sum()):,}",
+        f"{result.n_selected:,}",
         f"{elapsed:.1f}",
         model.version,
     )

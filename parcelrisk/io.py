@@ -25,7 +25,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -461,3 +461,47 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
             frame.to_json(tmp, orient="records", lines=True, date_format="iso")
         else:
             raise InputError(f"{target}: unknown output type {suffix!r} (use .csv or .parquet)")
+
+
+def write_frames(frames: Iterable[pd.DataFrame], path: str | os.PathLike[str]) -> None:
+    """:func:`write_frame` for a table that comes in slices, written one after the other.
+
+    Memory holds one slice at a time. CSV and JSON Lines are the concatenation
+    of the slices' text (so equal to writing the whole frame at once); Parquet
+    gets one row group per slice, with a text column that is empty in the
+    first slice typed as text.
+    """
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv", ".txt", ".jsonl", ".ndjson"):
+        raise InputError(f"{target}: unknown output type {suffix!r} (use .csv or .parquet)")
+    with atomic_path(target) as tmp:
+        if suffix in (".parquet", ".pq"):
+            writer: pq.ParquetWriter | None = None
+            schema: pa.Schema | None = None
+            try:
+                for frame in frames:
+                    table = pa.Table.from_pandas(frame, preserve_index=False)
+                    if schema is None:
+                        schema = pa.schema(
+                            [
+                                f.with_type(pa.string()) if pa.types.is_null(f.type) else f
+                                for f in table.schema
+                            ],
+                            metadata=table.schema.metadata,
+                        )
+                        writer = pq.ParquetWriter(tmp, schema)
+                    assert writer is not None
+                    writer.write_table(table.cast(schema))
+            finally:
+                if writer is not None:
+                    writer.close()
+            return
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            for i, frame in enumerate(frames):
+                if suffix in (".csv", ".txt"):
+                    neutralise_formulas(frame).to_csv(
+                        fh, index=False, header=i == 0, lineterminator="\n"
+                    )
+                elif len(frame):
+                    frame.to_json(fh, orient="records", lines=True, date_format="iso")

@@ -19,6 +19,7 @@ import pandas as pd
 from parcelrisk.io import atomic_path
 
 if TYPE_CHECKING:
+    from parcelrisk.batch import FileScore
     from parcelrisk.model import ParcelRiskModel
     from parcelrisk.scoring import ScoreResult
     from parcelrisk.train import TrainingResult
@@ -191,7 +192,7 @@ def _waterfall_svg(contrib: pd.Series, bias: float) -> str:
 
 
 def render_report(
-    result: ScoreResult,
+    result: ScoreResult | FileScore,
     model: ParcelRiskModel,
     *,
     rows_read: int,
@@ -203,8 +204,7 @@ def render_report(
     from parcelrisk.explain import group_contributions
     from parcelrisk.scoring import load_templates_for
 
-    scored = result.scored
-    selected = scored[scored["selected"]].sort_values("risk_rank")
+    selected = result.selected_scored.sort_values("risk_rank")
     by_model = selected[selected["selection_reason"] == "model"]
     cut = float(by_model["risk_score"].min()) if len(by_model) else None
     meta = model.metadata
@@ -213,7 +213,7 @@ def render_report(
     if len(ev):
         ctrl = ev[(ev["method"] == "model") & (ev["population"] == "inspected")]
         if len(ctrl):
-            share = len(selected) / max(len(scored), 1)
+            share = len(selected) / max(result.n_scored, 1)
             nearest = ctrl.iloc[(ctrl["capacity"] - share).abs().argsort()[:1]]
             expected = f"{float(nearest['precision'].iloc[0]):.1%} at {float(nearest['capacity'].iloc[0]):.1%} capacity (inspected items of the test days)"
     rows_html = []
@@ -254,9 +254,9 @@ def render_report(
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
 <title>parcelrisk report: {_e(source)}</title><style>{_CSS}</style></head><body>
 <h1>Risk report: {_e(source)}</h1>
-<div><span class="kpi"><b>{rows_read:,}</b>rows read</span><span class="kpi"><b>{len(scored):,}</b>scored</span>
+<div><span class="kpi"><b>{rows_read:,}</b>rows read</span><span class="kpi"><b>{result.n_scored:,}</b>scored</span>
 <span class="kpi"><b>{len(rejects):,}</b>rejected</span><span class="kpi"><b>{len(selected):,}</b>selected</span>
-<span class="kpi"><b>{int(scored["data_quality_referral"].sum()):,}</b>data-quality referrals</span></div>
+<span class="kpi"><b>{result.n_referrals:,}</b>data-quality referrals</span></div>
 <h2>Model</h2>
 <p>Version <code>{_e(model.version)}</code>, trained on {_e(window.get("first_day", "?"))} to {_e(window.get("last_day", "?"))}.
 Expected hit rate: {_e(expected or "n/a")}.</p>
@@ -264,7 +264,7 @@ Expected hit rate: {_e(expected or "n/a")}.</p>
 <h2>Score distribution</h2>
 <p class="note">Items per score bin (log scale); the dashed line is the lowest score the model selected
 (control items are drawn at random from below it).</p>
-{_histogram_svg(scored["risk_score"], cut)}
+{_histogram_svg(result.risk_scores, cut)}
 <h2>Selected items</h2>
 <input id="filter" type="search" placeholder="Filter the table" aria-label="filter">
 <table id="selected"><thead><tr><th>rank</th><th>item</th><th>score</th><th>band</th><th>selection</th>
@@ -281,7 +281,7 @@ Expected hit rate: {_e(expected or "n/a")}.</p>
 
 
 def write_report(
-    path: str | Path, result: ScoreResult, model: ParcelRiskModel, **kwargs: Any
+    path: str | Path, result: ScoreResult | FileScore, model: ParcelRiskModel, **kwargs: Any
 ) -> None:
     """Write the HTML report atomically."""
     text = render_report(result, model, **kwargs)

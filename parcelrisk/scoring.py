@@ -99,6 +99,22 @@ class ScoreResult:
     explanations: pd.DataFrame  # long format, see explain.explain_long
     contributions: pd.DataFrame  # grouped log-odds contributions of explained items
 
+    @property
+    def n_scored(self) -> int:
+        return len(self.scored)
+
+    @property
+    def selected_scored(self) -> pd.DataFrame:
+        return self.scored[self.scored["selected"]]
+
+    @property
+    def risk_scores(self) -> pd.Series:
+        return self.scored["risk_score"]
+
+    @property
+    def n_referrals(self) -> int:
+        return int(self.scored["data_quality_referral"].sum())
+
 
 def _uniform(item_ids: pd.Series, seed: int) -> np.ndarray:
     """A per-item uniform draw that depends on the seed and item_id only (not on row order or chunking)."""
@@ -271,7 +287,7 @@ def assemble(
             "reason_2": texts[2].astype("object"),
             "reason_3": texts[3].astype("object"),
             "model_version": model.version,
-            "scored_at": opts.scored_at or _now(),
+            "scored_at": opts.scored_at or now_utc(),
         },
         index=index,
     )
@@ -315,7 +331,7 @@ def score_frame(
     return ScoreResult(assemble(preds, selection, long, model, opts), long, contrib)
 
 
-def _now() -> str:
+def now_utc() -> str:
     """Now in UTC, or SOURCE_DATE_EPOCH (the reproducible-builds convention) when it is set."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     moment = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)

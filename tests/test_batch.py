@@ -7,7 +7,7 @@ import pytest
 
 from parcelrisk import batch
 from parcelrisk.batch import score_file
-from parcelrisk.io import read_manifest
+from parcelrisk.io import read_manifest, write_frame, write_frames
 from parcelrisk.model import load_model
 from parcelrisk.schema import TRUTH_COLUMNS
 from parcelrisk.scoring import ScoreOptions, score_frame
@@ -77,3 +77,21 @@ def test_chunked_run_keeps_rejects_and_duplicates_across_chunks(model_dir, today
     assert sorted(result.rejects["row"]) == [701, 1101]
     assert len(result.scored) == 1198
     assert result.scored.index.is_monotonic_increasing
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_output_written_in_slices_equals_the_whole_frame(model_dir, today_csv, tmp_path, suffix):
+    result = score_file(today_csv, load_model(model_dir), OPTS, chunk_rows=700, pseudonymize=True)
+    whole = result.scored
+    slices = list(result.iter_scored(rows=333))
+    assert len(slices) > 3
+    pd.testing.assert_frame_equal(pd.concat(slices), whole)
+    pd.testing.assert_frame_equal(result.selected_scored, whole[whole["selected"]])
+    assert (result.n_scored, result.n_selected) == (len(whole), int(whole["selected"].sum()))
+    write_frames(iter(slices), tmp_path / f"sliced{suffix}")
+    write_frame(whole, tmp_path / f"whole{suffix}")
+    sliced_path, whole_path = tmp_path / f"sliced{suffix}", tmp_path / f"whole{suffix}"
+    if suffix == ".parquet":
+        pd.testing.assert_frame_equal(pd.read_parquet(sliced_path), pd.read_parquet(whole_path))
+    else:
+        assert sliced_path.read_bytes() == whole_path.read_bytes()
