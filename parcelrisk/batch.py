@@ -53,7 +53,7 @@ from parcelrisk.validate import Validator
 
 __all__ = ["FileScore", "score_file", "PSEUDONYM_COLUMNS"]
 
-#: Candidates kept beyond 4x the selection slots before they are pruned (amortises the pruning).
+#: Candidates kept beyond 2x the selection slots before they are pruned (amortises the pruning).
 PRUNE_SLACK_ROWS = 50_000
 
 #: Keyed hashes added to the output by ``--pseudonymize`` (HMAC with the store's secret).
@@ -276,7 +276,7 @@ def score_file(
             )
             if (
                 opts.explain != "all"
-                and sum(len(k.valid) for k in kept) > 4 * slots + PRUNE_SLACK_ROWS
+                and sum(len(k.valid) for k in kept) > 2 * slots + PRUNE_SLACK_ROWS
             ):
                 # without pruning, a budget of 2% on a file of 50 chunks would keep every row
                 survivors = _Candidates.concat(kept)
