@@ -127,3 +127,15 @@ def test_cli_explain_prints_score_and_reasons_of_one_item(
         app, ["explain", str(path), "--item", "NOPE", "--model", str(model_dir)]
     )
     assert missing.exit_code == 1 and "Traceback" not in missing.output
+
+
+def test_explanations_worded_in_slices_equal_one_pass(model, today, monkeypatch):
+    from parcelrisk import scoring
+
+    items = today.head(400)
+    whole = model.score(items, explain="all", scored_at=FIXED)
+    monkeypatch.setattr(scoring, "EXPLAIN_SLICE_ROWS", 7)
+    sliced = model.score(items, explain="all", scored_at=FIXED)
+    assert whole.explanations["row"].nunique() > 7 * 10
+    pd.testing.assert_frame_equal(sliced.explanations, whole.explanations)
+    pd.testing.assert_frame_equal(sliced.scored, whole.scored)
