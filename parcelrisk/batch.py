@@ -293,16 +293,16 @@ def score_file(
     if not preds_parts:  # every row rejected: nothing to score
         return FileScore(all_rejects, explain_long_empty(), pd.DataFrame(), rows_read, model, opts)
     preds = Predictions.concat(preds_parts)
+    preds_parts.clear()  # the parts are copied into preds: free them before the selection
     selection = select(preds.margin, preds.item_id, preds.watchlisted, opts)
     rows = explain_rows(preds, selection[0], opts)
     if kept:
-        candidates = _Candidates.concat(kept)
-        # Every row that can be selected was kept (see _keep), so .loc cannot miss.
+        # Every row that can be selected was kept (see _keep), so .loc cannot miss; take the
+        # explained rows from each part rather than concatenating every candidate first.
+        chosen = _Candidates.concat([k.subset(k.valid.index.intersection(rows)) for k in kept])
+        kept.clear()
         long, contrib = explain(
-            candidates.valid.loc[rows],
-            candidates.features.loc[rows],
-            candidates.context.subset(rows),
-            model,
+            chosen.valid.loc[rows], chosen.features.loc[rows], chosen.context.subset(rows), model
         )
     else:
         long, contrib = explain_long_empty(), pd.DataFrame()
