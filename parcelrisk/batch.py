@@ -1,6 +1,9 @@
-"""Scoring a manifest file in chunks, with memory bounded by the chunk size.
+"""Scoring a manifest file in chunks.
 
-Three passes over the file, each chunk at a time:
+Memory is bounded by the chunk size plus a few numbers per item (measured in
+``benchmarks/RESULTS.md``: 1.9 GiB at 1M items; at 10M the per-item
+predictions and the global selection still take 7.8 GiB). Three passes over
+the file, each chunk at a time:
 
 1. read and validate; valid rows go to a temporary Parquet part and their keyed
    entities to a :class:`~parcelrisk.store.ManifestOverlay`; then the entity
@@ -8,8 +11,10 @@ Three passes over the file, each chunk at a time:
    (:class:`~parcelrisk.profiles.FileProfiles`), as a one-pass run would;
 2. features, margin and calibrated risk per chunk; only small per-row
    predictions are kept, plus the features of the rows that can still be
-   selected (the chunk's top ``slots`` by margin and by control draw);
-3. one global selection, then explanations for the selected rows.
+   selected (top ``slots`` by margin and by control draw, pruned as chunks
+   come in);
+3. one global selection, then explanations for the selected rows; the output
+   is assembled and written in slices (:meth:`FileScore.iter_scored`).
 
 The result is identical to :func:`parcelrisk.scoring.score_frame` over the
 whole file at once (tested), whatever the chunk size.
