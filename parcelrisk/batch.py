@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from parcelrisk.errors import InputError
@@ -42,6 +43,7 @@ from parcelrisk.schema import RejectSchema
 from parcelrisk.scoring import (
     Predictions,
     ScoreOptions,
+    Selection,
     _check_options,
     _uniform,
     assemble,
@@ -51,7 +53,7 @@ from parcelrisk.scoring import (
     now_utc,
     predict,
     ranking,
-    select,
+    select_positions,
 )
 from parcelrisk.store import ManifestOverlay, entity_keys, secret_from_env
 from parcelrisk.validate import Validator
@@ -86,7 +88,7 @@ class FileScore:
     model: ParcelRiskModel
     options: ScoreOptions  # scored_at resolved, so that every slice says the same
     preds: Predictions | None = None  # None: every row rejected
-    selection: tuple[pd.Series, pd.Series, pd.Series] | None = None
+    selection: Selection | None = None
     pseudonyms: pd.DataFrame | None = None
 
     @property
@@ -95,7 +97,7 @@ class FileScore:
 
     @property
     def n_selected(self) -> int:
-        return 0 if self.selection is None else int(self.selection[0].notna().sum())
+        return 0 if self.selection is None else int(np.count_nonzero(self.selection.code))
 
     @property
     def risk_scores(self) -> pd.Series:
@@ -107,14 +109,18 @@ class FileScore:
     def n_referrals(self) -> int:
         return 0 if self.preds is None else int(self.preds.referral.ne("").sum())
 
-    def _assemble(self, rows: pd.Index) -> pd.DataFrame:
+    def _assemble(self, positions: slice | np.ndarray) -> pd.DataFrame:
         assert self.preds is not None and self.selection is not None
+        rows = self.preds.item_id.index[positions]
+        if len(rows) == 0:  # e.g. nothing selected: an empty frame with the schema's types
+            empty = empty_scored()
+            return empty if self.pseudonyms is None else empty.join(self.pseudonyms.iloc[:0])
         long = self.explanations
         if len(long) and len(rows) != self.n_scored:
             long = long[long["row"].isin(rows)]
         scored = assemble(
             self.preds.subset(rows),
-            (self.selection[0].loc[rows], self.selection[1].loc[rows], self.selection[2].loc[rows]),
+            self.selection.as_series(rows, positions),
             long,
             self.model,
             self.options,
@@ -128,25 +134,23 @@ class FileScore:
         if self.preds is None:
             yield empty_scored()
             return
-        index = self.preds.item_id.index
         step = rows or OUTPUT_SLICE_ROWS
-        for start in range(0, len(index), step):
-            yield self._assemble(index[start : start + step])
+        for start in range(0, self.n_scored, step):
+            yield self._assemble(slice(start, start + step))
 
     @property
     def scored(self) -> pd.DataFrame:
         """The whole scored output as one frame."""
         if self.preds is None:
             return empty_scored()
-        return self._assemble(self.preds.item_id.index)
+        return self._assemble(slice(None))
 
     @property
     def selected_scored(self) -> pd.DataFrame:
         """The scored output of the selected rows only."""
         if self.preds is None or self.selection is None:
             return empty_scored()
-        reason = self.selection[0]
-        return self._assemble(reason.index[reason.notna().to_numpy()])
+        return self._assemble(np.flatnonzero(self.selection.code))
 
 
 @dataclass
@@ -182,7 +186,7 @@ class _Candidates:
         )
 
 
-def _keep(preds: Predictions, slots: int, seed: int, explain_all: bool) -> pd.Index:
+def _keep(preds: Predictions, draw: np.ndarray, slots: int, explain_all: bool) -> pd.Index:
     """Rows that could end up selected: top ``slots`` by margin and by control draw, watch-listed.
 
     The same test applied to the union of earlier survivors and a new chunk
@@ -194,12 +198,10 @@ def _keep(preds: Predictions, slots: int, seed: int, explain_all: bool) -> pd.In
     if slots == 0:
         return preds.item_id.index[:0]
     by_margin = ranking(preds.margin, preds.item_id)  # the order select() uses
-    draw = pd.Series(_uniform(preds.item_id, seed), index=preds.item_id.index).sort_values(
-        kind="stable"
-    )
+    by_draw = preds.item_id.index[np.argsort(draw, kind="stable")]
     keep = (
         by_margin[:slots]
-        .union(draw.index[:slots])
+        .union(by_draw[:slots])
         .union(preds.watchlisted.index[preds.watchlisted.to_numpy()])
     )
     return keep
@@ -261,6 +263,7 @@ def score_file(
         slots = opts.slots(n_valid)
 
         preds_parts: list[Predictions] = []
+        draws: list[np.ndarray] = []  # the control draw depends on item_id and seed only
         keys: list[pd.DataFrame] = []
         kept: list[_Candidates] = []
         start = 0
@@ -270,10 +273,11 @@ def score_file(
             start += len(valid)
             preds, feats, context = predict(valid, model, profile)
             preds_parts.append(preds)
+            draws.append(_uniform(preds.item_id, opts.seed))
             if pseudonymize:
                 keys.append(entity_keys(valid, secret)[list(PSEUDONYM_COLUMNS)])
             report("scored", len(valid))
-            rows = _keep(preds, slots, opts.seed, opts.explain == "all")
+            rows = _keep(preds, draws[-1], slots, opts.explain == "all")
             kept.append(
                 _Candidates(
                     valid.loc[rows], feats.loc[rows], context.subset(rows), preds.subset(rows)
@@ -285,7 +289,8 @@ def score_file(
             ):
                 # without pruning, a budget of 2% on a file of 50 chunks would keep every row
                 survivors = _Candidates.concat(kept)
-                kept = [survivors.subset(_keep(survivors.preds, slots, opts.seed, False))]
+                draw = _uniform(survivors.preds.item_id, opts.seed)
+                kept = [survivors.subset(_keep(survivors.preds, draw, slots, False))]
 
     if rows_read == 0:
         raise InputError(f"{path}: no records after the header")
@@ -299,8 +304,17 @@ def score_file(
         return FileScore(all_rejects, explain_long_empty(), pd.DataFrame(), rows_read, model, opts)
     preds = Predictions.concat(preds_parts)
     preds_parts.clear()  # the parts are copied into preds: free them before the selection
-    selection = select(preds.margin, preds.item_id, preds.watchlisted, opts)
-    rows = explain_rows(preds, selection[0], opts)
+    # by position: label-indexed Series of ten million items cost gigabytes here
+    selection = select_positions(
+        preds.margin.to_numpy(dtype="float64"),
+        preds.item_id,
+        preds.watchlisted.to_numpy(dtype=bool),
+        np.concatenate(draws),
+        opts,
+    )
+    draws.clear()
+    chosen_mask = pd.Series(np.where(selection.code > 0, 1.0, np.nan), index=preds.item_id.index)
+    rows = explain_rows(preds, chosen_mask, opts)
     if kept:
         # Every row that can be selected was kept (see _keep), so .loc cannot miss; take the
         # explained rows from each part rather than concatenating every candidate first.

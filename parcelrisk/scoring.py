@@ -125,18 +125,83 @@ def _uniform(item_ids: pd.Series, seed: int) -> np.ndarray:
     return (hashed >> np.uint64(11)).astype("float64") / float(1 << 53)
 
 
-def ranking(score: pd.Series, item_ids: pd.Series) -> pd.Index:
-    """Row labels from highest to lowest score; ties broken by item_id, so row order never matters."""
+def _ranked_positions(score: np.ndarray, item_ids: pd.Series) -> np.ndarray:
+    """Positions from highest to lowest score; ties broken by item_id, so row order never matters."""
     # Arrow sorts the ids as UTF-8 bytes (= code point order, as Python compares str) without
     # making ten million Python strings; the sort is stable.
     table = pyarrow.table(
         {
-            "r": -score.to_numpy(dtype="float64"),
+            "r": -np.asarray(score, dtype="float64"),
             "id": pyarrow.array(item_ids.astype("str").array, type=pyarrow.string()),
         }
     )
     order = pc.sort_indices(table, sort_keys=[("r", "ascending"), ("id", "ascending")])
-    return score.index[order.to_numpy()]
+    return order.to_numpy()
+
+
+def ranking(score: pd.Series, item_ids: pd.Series) -> pd.Index:
+    """Row labels from highest to lowest score; ties broken by item_id, so row order never matters."""
+    return score.index[_ranked_positions(score.to_numpy(), item_ids)]
+
+
+#: Selection reasons by code, as :class:`Selection` stores them (0: not selected).
+SELECTION_REASONS = np.array([None, "watchlist", "model", "control"], dtype=object)
+
+
+@dataclass
+class Selection:
+    """The day's selection by position: reason code (see :data:`SELECTION_REASONS`), propensity, rank."""
+
+    code: np.ndarray  # int8
+    propensity: np.ndarray  # float64
+    rank: np.ndarray  # int64, 1 = highest score
+
+    def as_series(
+        self, index: pd.Index, positions: slice | np.ndarray = slice(None)
+    ) -> tuple[pd.Series, pd.Series, pd.Series]:
+        """(selection_reason or NA, selection_propensity, rank) of ``positions``, on ``index``."""
+        reason = pd.Series(SELECTION_REASONS[self.code[positions]], index=index, dtype="object")
+        return (
+            reason.where(reason.notna(), pd.NA),
+            pd.Series(self.propensity[positions], index=index),
+            pd.Series(self.rank[positions], index=index),
+        )
+
+
+def select_positions(
+    margin: np.ndarray,
+    item_ids: pd.Series,
+    watchlisted: np.ndarray,
+    draw: np.ndarray,
+    options: ScoreOptions,
+) -> Selection:
+    """The selection over arrays by position (no pandas index: cheap for ten million items).
+
+    ``draw`` is :func:`_uniform` of the item_ids (per-item, so it can be computed a
+    chunk at a time). Watch-listed items first (if forced), then the model's top
+    margins, then a random control share drawn among the rest.
+    """
+    n = len(margin)
+    slots = options.slots(n)
+    order = _ranked_positions(margin, item_ids)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(1, n + 1)
+    code = np.zeros(n, dtype=np.int8)
+    taken = 0
+    if options.force_watchlist:
+        forced = order[watchlisted[order]][:slots]
+        code[forced] = 1
+        taken = len(forced)
+    control_slots = min(int(round(options.control_share * slots)), max(slots - taken, 0))
+    model_slots = slots - taken - control_slots
+    remaining = order[code[order] == 0]
+    code[remaining[:model_slots]] = 2
+    eligible = np.flatnonzero(code == 0)
+    control = eligible[np.argsort(draw[eligible], kind="stable")[:control_slots]]
+    code[control] = 3
+    p_control = control_slots / len(eligible) if len(eligible) else 0.0
+    propensity = np.where((code == 1) | (code == 2), 1.0, p_control)
+    return Selection(code, propensity, rank)
 
 
 def select(
@@ -147,30 +212,14 @@ def select(
     ``risk`` orders the items; pass the booster's margin rather than the
     calibrated probability, which isotonic calibration flattens into ties.
     """
-    n = len(risk)
-    slots = options.slots(n)
-    reason = pd.Series(pd.NA, index=risk.index, dtype="object")
-    ranked = ranking(risk, item_ids)
-    rank = pd.Series(np.arange(1, n + 1), index=ranked).reindex(risk.index)
-    taken = 0
-    if options.force_watchlist:
-        forced = ranked[watchlisted.reindex(ranked).to_numpy(dtype=bool)][:slots]
-        reason[forced] = "watchlist"
-        taken = len(forced)
-    control_slots = min(int(round(options.control_share * slots)), max(slots - taken, 0))
-    model_slots = slots - taken - control_slots
-    remaining = ranked[reason.reindex(ranked).isna().to_numpy()]
-    reason[remaining[:model_slots]] = "model"
-    eligible = reason.isna()
-    draw = pd.Series(_uniform(item_ids, options.seed), index=risk.index)[eligible]
-    control = draw.sort_values(kind="stable").index[:control_slots]
-    reason[control] = "control"
-    n_eligible = int(eligible.sum())
-    p_control = control_slots / n_eligible if n_eligible else 0.0
-    propensity = pd.Series(
-        np.where(reason.isin(["model", "watchlist"]), 1.0, p_control), index=risk.index
+    selection = select_positions(
+        risk.to_numpy(dtype="float64"),
+        item_ids,
+        watchlisted.reindex(risk.index).to_numpy(dtype=bool),
+        _uniform(item_ids, options.seed),
+        options,
     )
-    return reason, propensity, rank
+    return selection.as_series(risk.index)
 
 
 def _bands(risk: pd.Series, bands: dict[str, float]) -> pd.Series:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -139,3 +140,52 @@ def test_explanations_worded_in_slices_equal_one_pass(model, today, monkeypatch)
     assert whole.explanations["row"].nunique() > 7 * 10
     pd.testing.assert_frame_equal(sliced.explanations, whole.explanations)
     pd.testing.assert_frame_equal(sliced.scored, whole.scored)
+
+
+def _reference_select(risk, item_ids, watchlisted, options):
+    """The selection written plainly with labelled pandas objects (the original implementation)."""
+    from parcelrisk.scoring import _uniform
+
+    n, slots = len(risk), options.slots(len(risk))
+    reason = pd.Series(pd.NA, index=risk.index, dtype="object")
+    order = pd.DataFrame({"r": -risk.to_numpy(), "id": item_ids.astype("str").to_numpy()})
+    ranked = risk.index[order.sort_values(["r", "id"], kind="stable").index.to_numpy()]
+    rank = pd.Series(np.arange(1, n + 1), index=ranked).reindex(risk.index)
+    taken = 0
+    if options.force_watchlist:
+        forced = ranked[watchlisted.reindex(ranked).to_numpy(dtype=bool)][:slots]
+        reason[forced] = "watchlist"
+        taken = len(forced)
+    control_slots = min(int(round(options.control_share * slots)), max(slots - taken, 0))
+    remaining = ranked[reason.reindex(ranked).isna().to_numpy()]
+    reason[remaining[: slots - taken - control_slots]] = "model"
+    eligible = reason.isna()
+    draw = pd.Series(_uniform(item_ids, options.seed), index=risk.index)[eligible]
+    reason[draw.sort_values(kind="stable").index[:control_slots]] = "control"
+    p_control = control_slots / int(eligible.sum()) if eligible.any() else 0.0
+    propensity = np.where(reason.isin(["model", "watchlist"]), 1.0, p_control)
+    return reason, pd.Series(propensity, index=risk.index), rank
+
+
+def test_selection_by_position_equals_the_plain_labelled_version():
+    from parcelrisk.scoring import ScoreOptions, select
+
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        n = int(rng.integers(1, 2000))
+        index = pd.Index(rng.permutation(n) * 3 + 7)
+        risk = pd.Series(np.round(rng.normal(size=n), int(rng.integers(0, 3))), index=index)
+        ids = pd.Series([f"RR{x:09d}DE" for x in rng.integers(0, 10**9, n)], index=index)
+        watch = pd.Series(rng.random(n) < rng.choice([0, 0.01, 0.3]), index=index)
+        options = ScoreOptions(
+            budget=float(rng.choice([0.0, 0.02, 0.1, 1.0])),
+            control_share=float(rng.choice([0.0, 0.05, 0.5, 1.0])),
+            seed=int(rng.integers(0, 5)),
+            force_watchlist=bool(rng.integers(0, 2)),
+        )
+        got, expected = (
+            select(risk, ids, watch, options),
+            _reference_select(risk, ids, watch, options),
+        )
+        for a, b in zip(got, expected, strict=True):
+            pd.testing.assert_series_equal(a, b, check_exact=True)
