@@ -1,8 +1,8 @@
 """Scoring a manifest file in chunks.
 
 Memory is bounded by the chunk size plus a few numbers per item (measured in
-``benchmarks/RESULTS.md``: 1.9 GiB at 1M items; at 10M the per-item
-predictions and the global selection still take 7.8 GiB). Three passes over
+``benchmarks/RESULTS.md``: 1.8 GiB at 1M items, 4.8 GiB at 10M, where the
+per-item predictions and the explanation candidates are what grows). Three passes over
 the file, each chunk at a time:
 
 1. read and validate; valid rows go to a temporary Parquet part and their keyed
