@@ -313,8 +313,7 @@ def score_file(
         opts,
     )
     draws.clear()
-    chosen_mask = pd.Series(np.where(selection.code > 0, 1.0, np.nan), index=preds.item_id.index)
-    rows = explain_rows(preds, chosen_mask, opts)
+    rows = explain_rows(preds, selection.code > 0, opts)
     if kept:
         # Every row that can be selected was kept (see _keep), so .loc cannot miss; take the
         # explained rows from each part rather than concatenating every candidate first.

@@ -290,12 +290,12 @@ def predict(
     return preds, features, context
 
 
-def explain_rows(preds: Predictions, reason: pd.Series, opts: ScoreOptions) -> pd.Index:
-    """Which rows get reasons: the selected ones, all, or none."""
+def explain_rows(preds: Predictions, selected: np.ndarray, opts: ScoreOptions) -> pd.Index:
+    """Which rows get reasons: the selected ones (``selected``: a mask by position), all, or none."""
     if opts.explain == "all":
         return preds.item_id.index
     if opts.explain == "selected":
-        return reason.index[reason.notna().to_numpy()]
+        return preds.item_id.index[selected]
     return preds.item_id.index[:0]
 
 
@@ -402,7 +402,7 @@ def score_frame(
     _check_options(opts)
     preds, features, context = predict(valid, model)
     selection = select(preds.margin, preds.item_id, preds.watchlisted, opts)
-    rows = explain_rows(preds, selection[0], opts)
+    rows = explain_rows(preds, selection[0].notna().to_numpy(), opts)
     long, contrib = explain(valid.loc[rows], features.loc[rows], context.subset(rows), model)
     return ScoreResult(assemble(preds, selection, long, model, opts), long, contrib)
 

@@ -1040,11 +1040,9 @@ class ManifestOverlay:
         self.secret = history.secret if history is not None else secret
         if history is not None:
             self.con = history.con
-            self.path = history.path
             self._own = False
         else:
             self.con = duckdb.connect()
-            self.path = Path(":memory:")
             self._own = True
             _run(self.con, "SET TimeZone = 'UTC'")
             _run(self.con, _DDL)
