@@ -1,20 +1,18 @@
 """Scoring a manifest file in chunks.
 
-Memory is bounded by the chunk size plus a few numbers per item (measured in
-``benchmarks/RESULTS.md``: 1.8 GiB at 1M items, 4.8 GiB at 10M, where the
-per-item predictions and the explanation candidates are what grows). Three passes over
-the file, each chunk at a time:
+Memory is bounded by the chunk size plus a few numbers per item (figures in
+``benchmarks/RESULTS.md``, 1M and 10M items side by side). The file is read
+once and the valid rows are then re-read from temporary Parquet parts:
 
 1. read and validate; valid rows go to a temporary Parquet part and their keyed
    entities to a :class:`~parcelrisk.store.ManifestOverlay`; then the entity
    profiles of the whole file are computed at once against the history
    (:class:`~parcelrisk.profiles.FileProfiles`), as a one-pass run would;
-2. features, margin and calibrated risk per chunk; only small per-row
-   predictions are kept, plus the features of the rows that can still be
-   selected (top ``slots`` by margin and by control draw, pruned as chunks
-   come in);
-3. one global selection, then explanations for the selected rows; the output
-   is assembled and written in slices (:meth:`FileScore.iter_scored`).
+2. features, margin and calibrated risk per part; only a few numbers per row
+   are kept (:class:`~parcelrisk.scoring.Predictions`, the control draw);
+3. one selection over the whole file (by position), then the selected rows'
+   features are recomputed, part by part, and explained;
+4. the output is assembled and written in slices (:meth:`FileScore.iter_scored`).
 
 The result is identical to :func:`parcelrisk.scoring.score_frame` over the
 whole file at once (tested), whatever the chunk size.
@@ -31,10 +29,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from parcelrisk.errors import InputError
 from parcelrisk.explain import explain_long_empty
-from parcelrisk.features import FeatureContext
 from parcelrisk.features.value import value_in_eur
 from parcelrisk.io import DEFAULT_CHUNK_ROWS, iter_manifest
 from parcelrisk.model import ParcelRiskModel
@@ -49,19 +47,14 @@ from parcelrisk.scoring import (
     assemble,
     empty_scored,
     explain,
-    explain_rows,
     now_utc,
     predict,
-    ranking,
     select_positions,
 )
 from parcelrisk.store import ManifestOverlay, entity_keys, secret_from_env
 from parcelrisk.validate import Validator
 
 __all__ = ["FileScore", "score_file", "PSEUDONYM_COLUMNS"]
-
-#: Candidates kept beyond 2x the selection slots before they are pruned (amortises the pruning).
-PRUNE_SLACK_ROWS = 50_000
 
 #: Keyed hashes added to the output by ``--pseudonymize`` (HMAC with the store's secret).
 PSEUDONYM_COLUMNS = ("sender_key", "recipient_key", "address_key")
@@ -153,60 +146,6 @@ class FileScore:
         return self._assemble(np.flatnonzero(self.selection.code))
 
 
-@dataclass
-class _Candidates:
-    """Rows kept for explanation: validated fields, features, context, predictions."""
-
-    valid: pd.DataFrame
-    features: pd.DataFrame
-    context: FeatureContext
-    preds: Predictions
-
-    def subset(self, rows: pd.Index) -> _Candidates:
-        return _Candidates(
-            self.valid.loc[rows],
-            self.features.loc[rows],
-            self.context.subset(rows),
-            self.preds.subset(rows),
-        )
-
-    @classmethod
-    def concat(cls, parts: list[_Candidates]) -> _Candidates:
-        context = FeatureContext(
-            *(
-                pd.concat([getattr(p.context, f) for p in parts])
-                for f in ("vague_list", "watchlists", "value_eur")
-            )
-        )
-        return cls(
-            pd.concat([p.valid for p in parts]),
-            pd.concat([p.features for p in parts]),
-            context,
-            Predictions.concat([p.preds for p in parts]),
-        )
-
-
-def _keep(preds: Predictions, draw: np.ndarray, slots: int, explain_all: bool) -> pd.Index:
-    """Rows that could end up selected: top ``slots`` by margin and by control draw, watch-listed.
-
-    The same test applied to the union of earlier survivors and a new chunk
-    keeps exactly what it would keep over all rows read so far (top-k of a
-    union of top-k's), so candidates can be pruned as chunks come in.
-    """
-    if explain_all:
-        return preds.item_id.index
-    if slots == 0:
-        return preds.item_id.index[:0]
-    by_margin = ranking(preds.margin, preds.item_id)  # the order select() uses
-    by_draw = preds.item_id.index[np.argsort(draw, kind="stable")]
-    keep = (
-        by_margin[:slots]
-        .union(by_draw[:slots])
-        .union(preds.watchlisted.index[preds.watchlisted.to_numpy()])
-    )
-    return keep
-
-
 def score_file(
     path: str | os.PathLike[str],
     model: ParcelRiskModel,
@@ -260,79 +199,111 @@ def score_file(
             )
         if profiles is not None and n_valid:
             report("profiled", n_valid)
-        slots = opts.slots(n_valid)
 
-        preds_parts: list[Predictions] = []
-        draws: list[np.ndarray] = []  # the control draw depends on item_id and seed only
-        keys: list[pd.DataFrame] = []
-        kept: list[_Candidates] = []
-        start = 0
-        for part in parts:
-            valid = pd.read_parquet(part)
-            profile = profiles.rows(start, valid.index) if profiles is not None else None
-            start += len(valid)
-            preds, feats, context = predict(valid, model, profile)
-            preds_parts.append(preds)
-            draws.append(_uniform(preds.item_id, opts.seed))
-            if pseudonymize:
-                keys.append(entity_keys(valid, secret)[list(PSEUDONYM_COLUMNS)])
-            report("scored", len(valid))
-            rows = _keep(preds, draws[-1], slots, opts.explain == "all")
-            kept.append(
-                _Candidates(
-                    valid.loc[rows], feats.loc[rows], context.subset(rows), preds.subset(rows)
-                )
+        if rows_read == 0:
+            raise InputError(f"{path}: no records after the header")
+        opts = replace(opts, scored_at=opts.scored_at or now_utc())  # every slice says the same
+        if not parts:  # every row rejected: nothing to score
+            return FileScore(
+                _concat_rejects(rejects),
+                explain_long_empty(),
+                pd.DataFrame(),
+                rows_read,
+                model,
+                opts,
             )
-            if (
-                opts.explain != "all"
-                and sum(len(k.valid) for k in kept) > 2 * slots + PRUNE_SLACK_ROWS
-            ):
-                # without pruning, a budget of 2% on a file of 50 chunks would keep every row
-                survivors = _Candidates.concat(kept)
-                draw = _uniform(survivors.preds.item_id, opts.seed)
-                kept = [survivors.subset(_keep(survivors.preds, draw, slots, False))]
-
-    if rows_read == 0:
-        raise InputError(f"{path}: no records after the header")
-    all_rejects = (
-        pd.concat(rejects, ignore_index=True)
-        if rejects
-        else pd.DataFrame(columns=list(RejectSchema.to_schema().columns))
-    )
-    opts = replace(opts, scored_at=opts.scored_at or now_utc())
-    if not preds_parts:  # every row rejected: nothing to score
-        return FileScore(all_rejects, explain_long_empty(), pd.DataFrame(), rows_read, model, opts)
-    preds = Predictions.concat(preds_parts)
-    preds_parts.clear()  # the parts are copied into preds: free them before the selection
-    # by position: label-indexed Series of ten million items cost gigabytes here
-    selection = select_positions(
-        preds.margin.to_numpy(dtype="float64"),
-        preds.item_id,
-        preds.watchlisted.to_numpy(dtype=bool),
-        np.concatenate(draws),
-        opts,
-    )
-    draws.clear()
-    rows = explain_rows(preds, selection.code > 0, opts)
-    if kept:
-        # Every row that can be selected was kept (see _keep), so .loc cannot miss; take the
-        # explained rows from each part rather than concatenating every candidate first.
-        chosen = _Candidates.concat([k.subset(k.valid.index.intersection(rows)) for k in kept])
-        kept.clear()
-        long, contrib = explain(
-            chosen.valid.loc[rows], chosen.features.loc[rows], chosen.context.subset(rows), model
+        preds, draw, keys, explained = _predict_parts(
+            parts, profiles, model, opts, secret if pseudonymize else None, report
         )
-    else:
-        long, contrib = explain_long_empty(), pd.DataFrame()
-    report("explained", len(rows))
-    return FileScore(
-        all_rejects,
-        long,
-        contrib,
-        rows_read,
-        model,
-        opts,
-        preds,
-        selection,
-        pd.concat(keys) if pseudonymize else None,
+        # by position: label-indexed Series of ten million items cost gigabytes here
+        selection = select_positions(
+            preds.margin.to_numpy(dtype="float64"),
+            preds.item_id,
+            preds.watchlisted.to_numpy(dtype=bool),
+            draw,
+            opts,
+        )
+        del draw
+        if opts.explain == "selected":
+            explained = list(
+                _explain_selected(parts, profiles, model, np.flatnonzero(selection.code))
+            )
+    long, contrib = (
+        (
+            pd.concat([e[0] for e in explained], ignore_index=True),
+            pd.concat([e[1] for e in explained]),
+        )
+        if explained
+        else (explain_long_empty(), pd.DataFrame())
     )
+    report("explained", len(contrib))
+    return FileScore(
+        _concat_rejects(rejects), long, contrib, rows_read, model, opts, preds, selection, keys
+    )
+
+
+def _predict_parts(
+    parts: list[Path],
+    profiles: FileProfiles | None,
+    model: ParcelRiskModel,
+    opts: ScoreOptions,
+    secret: bytes | None,
+    report: Callable[[str, int], None],
+) -> tuple[Predictions, np.ndarray, pd.DataFrame | None, list[tuple[pd.DataFrame, pd.DataFrame]]]:
+    """Pass 2: (predictions, control draw, keyed parties if ``secret``, reasons if explain=all).
+
+    Only a few numbers per row are kept, so memory grows slowly with the file.
+    """
+    preds_parts: list[Predictions] = []
+    draws: list[np.ndarray] = []  # the control draw depends on item_id and seed only
+    keys: list[pd.DataFrame] = []
+    explained: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+    start = 0
+    for part in parts:
+        valid = pd.read_parquet(part)
+        profile = profiles.rows(start, valid.index) if profiles is not None else None
+        start += len(valid)
+        preds, features, context = predict(valid, model, profile)
+        preds_parts.append(preds)
+        draws.append(_uniform(preds.item_id, opts.seed))
+        if secret is not None:
+            keys.append(entity_keys(valid, secret)[list(PSEUDONYM_COLUMNS)])
+        if opts.explain == "all":  # no selection needed: explain while the features are here
+            explained.append(explain(valid, features, context, model))
+        report("scored", len(valid))
+    return (
+        Predictions.concat(preds_parts),
+        np.concatenate(draws),
+        pd.concat(keys) if secret is not None else None,
+        explained,
+    )
+
+
+def _explain_selected(
+    parts: list[Path], profiles: FileProfiles | None, model: ParcelRiskModel, positions: np.ndarray
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """(reasons, contributions) of the rows at ``positions`` (file order), a part at a time.
+
+    Features are recomputed for these rows only: they are row by row given the
+    profiles (tested), and holding every candidate's features through pass 2
+    cost about 1 KB a row.
+    """
+    start = 0
+    for part in parts:
+        size = pq.ParquetFile(part).metadata.num_rows
+        local = positions[(positions >= start) & (positions < start + size)] - start
+        if len(local):
+            valid = pd.read_parquet(part)
+            profile = (
+                profiles.rows(start, valid.index).iloc[local] if profiles is not None else None
+            )
+            picked = valid.iloc[local]
+            features, context = model.features.transform_with_context(picked, profile)
+            yield explain(picked, features, context, model)
+        start += size
+
+
+def _concat_rejects(rejects: list[pd.DataFrame]) -> pd.DataFrame:
+    if not rejects:
+        return pd.DataFrame(columns=list(RejectSchema.to_schema().columns))
+    return pd.concat(rejects, ignore_index=True)

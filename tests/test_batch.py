@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
-from parcelrisk import batch
 from parcelrisk.batch import score_file
 from parcelrisk.io import read_manifest, write_frame, write_frames
 from parcelrisk.model import load_model
@@ -39,9 +40,7 @@ def _one_pass(path, model):
 
 
 @pytest.mark.parametrize("chunk_rows", [397, 1_000_000])
-def test_chunks_equal_one_pass_without_store(model_dir, today_csv, chunk_rows, monkeypatch):
-    # prune the explanation candidates after every chunk, as a file of many chunks would
-    monkeypatch.setattr(batch, "PRUNE_SLACK_ROWS", 0)
+def test_chunks_equal_one_pass_without_store(model_dir, today_csv, chunk_rows):
     model = load_model(model_dir)
     chunked = score_file(today_csv, model, OPTS, chunk_rows=chunk_rows)
     whole = _one_pass(today_csv, model)
@@ -52,14 +51,29 @@ def test_chunks_equal_one_pass_without_store(model_dir, today_csv, chunk_rows, m
     assert chunked.rows_read == len(chunked.scored) + len(chunked.rejects)
 
 
-def test_chunks_equal_one_pass_with_history_store(model_dir, today_csv, store_path):
+@pytest.mark.parametrize("explain", ["selected", "all"])
+def test_chunks_equal_one_pass_with_history_store(model_dir, today_csv, store_path, explain):
+    opts = replace(OPTS, explain=explain)
     with HistoryStore.open(store_path, read_only=True) as history:
         before = history.counts()
+        limit = history.con.execute("SELECT current_setting('memory_limit')").fetchall()
         model = load_model(model_dir, store=history)
-        chunked = score_file(today_csv, model, OPTS, history=history, chunk_rows=500)
-        whole = _one_pass(today_csv, model)
-        without = score_file(today_csv, load_model(model_dir), OPTS, chunk_rows=500)
+        chunked = score_file(today_csv, model, opts, history=history, chunk_rows=500)
+        # the overlay hands DuckDB's memory back by lowering its limit for a moment, not for good
+        assert history.con.execute("SELECT current_setting('memory_limit')").fetchall() == limit
+        valid = Validator(str(today_csv)).validate(read_manifest(today_csv)).valid
+        whole = score_frame(valid, model, opts)
+        without = score_file(today_csv, load_model(model_dir), opts, chunk_rows=500)
     pd.testing.assert_frame_equal(chunked.scored, whole.scored)
+    # the selected rows' features are recomputed after the selection: same reasons, same SHAP
+    pd.testing.assert_frame_equal(chunked.explanations, whole.explanations)
+    pd.testing.assert_frame_equal(chunked.contributions, whole.contributions)
+    explained = (
+        chunked.scored.index[chunked.scored["selected"]]
+        if explain == "selected"
+        else chunked.scored.index
+    )
+    assert list(chunked.contributions.index) == list(explained)
     # The history matters: profiles (and so scores) differ from a run without it.
     assert not chunked.scored["risk_score"].equals(without.scored["risk_score"])
     with HistoryStore.open(store_path, read_only=True) as history:

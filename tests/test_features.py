@@ -121,3 +121,29 @@ def test_passes_the_scikit_learn_checks_that_apply_to_a_dataframe_transformer():
         check_parameters_default_constructible,
     ):
         check("ManifestFeatures", est)
+
+
+def test_features_of_a_subset_equal_the_subset_of_features(model_dir, today):
+    """Chunked scoring recomputes the selected rows' features alone, after the selection.
+
+    That is only right if, given the profiles, no feature looks at other rows of the batch.
+    """
+    import numpy as np
+
+    from parcelrisk.model import load_model
+
+    model = load_model(model_dir)
+    rows = validate_frame(today.drop(columns=TRUTH_COLUMNS, errors="ignore")).valid
+    value_eur = model.features.transform_with_context(rows)[1].value_eur
+    profiles = model.features._profiles(rows, value_eur)
+    whole, whole_context = model.features.transform_with_context(rows, profiles)
+    pick = np.sort(np.random.default_rng(7).choice(len(rows), size=len(rows) // 9, replace=False))
+    part, part_context = model.features.transform_with_context(rows.iloc[pick], profiles.iloc[pick])
+    pd.testing.assert_frame_equal(part, whole.iloc[pick])
+    for field in ("vague_list", "watchlists", "value_eur"):
+        pd.testing.assert_series_equal(
+            getattr(part_context, field), getattr(whole_context, field).iloc[pick]
+        )
+    # the profiles do depend on the rest of the batch (same-day counts): passing them matters
+    alone = model.features.transform_with_context(rows.iloc[pick])[0]
+    assert not alone.equals(whole.iloc[pick])
