@@ -33,13 +33,13 @@ import pandas as pd
 import yaml
 
 from parcelrisk.errors import ConfigError
-from parcelrisk.reference import load_reference, normalise_text
+from parcelrisk.reference import default_reference_dir, load_reference, normalise_text
 from parcelrisk.schema import MANIFEST_COLUMNS, ManifestSchema
 
 __all__ = [
     "LegacyRule",
     "LegacyPolicy",
-    "DEFAULT_RULES_PATH",
+    "RULES_FILE",
     "load_legacy_rules",
     "load_legacy_policy",
     "legacy_rule_hits",
@@ -49,8 +49,8 @@ __all__ = [
 ]
 
 M = ManifestSchema
-FEATURES_DIR = Path(__file__).resolve().parent.parent / "features"
-DEFAULT_RULES_PATH = FEATURES_DIR / "legacy_targeting_rules.yaml"
+#: The policy file's name in the reference folder (``$PARCELRISK_FEATURES_DIR`` or ``features/``).
+RULES_FILE = "legacy_targeting_rules.yaml"
 
 _SCALAR_CONDITIONS = {
     "value_eur_per_kg_below",
@@ -104,7 +104,7 @@ def _check_condition(rule: str, key: str, arg: Any) -> None:
 
 def load_legacy_policy(path: str | Path | None = None) -> LegacyPolicy:
     """Read and check the policy file (default ``features/legacy_targeting_rules.yaml``)."""
-    path = Path(path) if path is not None else DEFAULT_RULES_PATH
+    path = Path(path) if path is not None else default_reference_dir() / RULES_FILE
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -160,7 +160,7 @@ def _vague_terms(directory: str) -> frozenset[str]:
 
 def load_vague_terms(directory: str | Path | None = None) -> frozenset[str]:
     """Normalised terms and variants of ``features/vague_descriptions/*.txt``."""
-    return _vague_terms(str(Path(directory) if directory is not None else FEATURES_DIR))
+    return _vague_terms(str(Path(directory) if directory is not None else default_reference_dir()))
 
 
 def _per_unique(values: pd.Series, func: Any) -> np.ndarray:
@@ -263,7 +263,7 @@ def legacy_rule_hits(
     Missing inputs make a condition false (except ``*_not_in``, where a missing
     value is "not in the list").
     """
-    directory = str(Path(features_dir) if features_dir is not None else FEATURES_DIR)
+    directory = str(Path(features_dir) if features_dir is not None else default_reference_dir())
     rates = currency_rates if currency_rates is not None else _currency_rates(directory)
     out: dict[str, np.ndarray] = {}
     for rule in rules:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from parcelrisk.legacy_rules import (
+    LegacyRule,
     legacy_rule_hits,
     legacy_rule_score,
     load_legacy_policy,
@@ -337,3 +338,30 @@ def test_patterns_have_their_signature(manifest):
         conc[M.gross_weight_kg].median()
         > manifest.loc[p == "legit", M.gross_weight_kg].median() * 3
     )
+
+
+def test_legacy_rules_follow_the_features_dir(tmp_path, monkeypatch):
+    """An analyst's edited copy of features/ ($PARCELRISK_FEATURES_DIR) drives the legacy rules too."""
+    import shutil
+    from pathlib import Path
+
+    from parcelrisk.reference import default_reference_dir
+
+    copy = tmp_path / "features"
+    shutil.copytree(default_reference_dir(), copy)
+    rules = (copy / "legacy_targeting_rules.yaml").read_text(encoding="utf-8")
+    (copy / "legacy_targeting_rules.yaml").write_text(
+        rules.replace("random_control_rate: 0.01", "random_control_rate: 0.02"), encoding="utf-8"
+    )
+    rates = (copy / "currency_rates.yaml").read_text(encoding="utf-8")
+    (copy / "currency_rates.yaml").write_text(
+        rates.replace("USD: 1.082", "USD: 0.001"), encoding="utf-8"
+    )
+    item = pd.DataFrame({"declared_value": [50.0], "currency": ["USD"], "gross_weight_kg": [1.0]})
+    cheap = [LegacyRule("cheap", "", 1.0, {"value_eur_above": 1000})]
+    before = legacy_rule_hits(item, cheap)["cheap"].item()
+    monkeypatch.setenv("PARCELRISK_FEATURES_DIR", str(copy))
+    assert Path(default_reference_dir()) == copy
+    assert load_legacy_policy().random_control_rate == 0.02
+    # 50 USD at 0.001 USD per EUR is 50,000 EUR: above 1,000 only with the edited rates
+    assert (before, legacy_rule_hits(item, cheap)["cheap"].item()) == (False, True)
