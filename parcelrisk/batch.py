@@ -173,9 +173,9 @@ def score_file(
     with tempfile.TemporaryDirectory(prefix="parcelrisk-") as tmp:
         parts: list[Path] = []
         n_valid = 0
-        # the overlay (every valid item, keyed, in DuckDB) is only needed until the profiles
-        # are computed: closing it frees its memory before pass 2
-        with ManifestOverlay(history, secret) as overlay:
+        # the overlay (every valid item, keyed) is only needed until the profiles are computed:
+        # closing it hands DuckDB's memory back before pass 2
+        with ManifestOverlay(history, secret, Path(tmp) / "keyed") as overlay:
             for batch in iter_manifest(
                 path, column_map=column_map, encoding=encoding, chunk_rows=chunk_rows
             ):

@@ -262,7 +262,7 @@ def test_file_profiles_equal_one_pass(tmp_path, monkeypatch, manifest: pd.DataFr
         store.add_manifest(pd.concat([history, today.head(40)]))
         store.add_watchlist(watch, "senders of interest")
         expected = profile_features(today, store, SECRET)
-        with ManifestOverlay(store, SECRET) as overlay:
+        with ManifestOverlay(store, SECRET, tmp_path / "keyed") as overlay:
             for start in range(0, len(today), 137):
                 overlay.add(today.iloc[start : start + 137])
             file_profiles = FileProfiles.compute(overlay, tmp_path / "profiles")
