@@ -22,6 +22,7 @@ import codecs
 import contextlib
 import csv
 import io
+import itertools
 import json
 import os
 import tempfile
@@ -53,6 +54,8 @@ __all__ = [
 ROW = "row"
 DEFAULT_CHUNK_ROWS = 250_000
 _SNIFF_BYTES = 1 << 20
+#: Bytes of CSV parsed at a time (pyarrow's block); chunks are gathered from blocks.
+_CSV_BLOCK_BYTES = 4 << 20
 _MAX_FIELD_BYTES = (1 << 31) - 1
 _DELIMITERS = (",", ";", "\t", "|")
 
@@ -189,7 +192,9 @@ def _csv_fast(
         broken.append(row)
         return "skip"
 
-    block_size = max(1 << 16, min(64 << 20, chunk_rows * 300))
+    # Small blocks, gathered into chunks here: pyarrow reads several blocks ahead, and with
+    # 64 MB blocks that held 2.6 GiB of a 3 GB file in memory (4 MB: 0.5 GiB, and faster).
+    block_size = max(1 << 16, min(_CSV_BLOCK_BYTES, chunk_rows * 300))
     with path.open("rb") as raw:
         stream = _Utf8Reader(raw, enc) if enc not in ("utf-8",) else raw
         reader = pacsv.open_csv(
@@ -206,16 +211,23 @@ def _csv_fast(
             ),
         )
         first = 1
-        for batch in reader:
+        pending: list[pa.RecordBatch] = []
+        pending_rows = 0
+        for batch in itertools.chain(reader, [None]):  # None: the end, flush what is pending
             if broken:
                 raise _NeedExactReader
-            frame = _drop_nul(batch).to_pandas()
+            if batch is not None:
+                pending.append(_drop_nul(batch))
+                pending_rows += batch.num_rows
+                if pending_rows < chunk_rows:
+                    continue
+            if pending_rows == 0:
+                continue
+            frame = pa.Table.from_batches(pending).to_pandas()
+            pending, pending_rows = [], 0
             frame.index = pd.RangeIndex(first, first + len(frame), name=ROW)
             first += len(frame)
-            if len(frame):
-                yield RawBatch(frame)
-        if broken:
-            raise _NeedExactReader
+            yield RawBatch(frame)
 
 
 def _drop_nul(batch: pa.RecordBatch) -> pa.RecordBatch:

@@ -171,3 +171,19 @@ def test_jsonl_broken_line_is_a_reject(small_manifest, tmp_path):
     assert result.rejects.iloc[0]["row"] == 5
     assert "JSON" in result.rejects.iloc[0]["reason"]
     json.loads(lines[0])
+
+
+def test_csv_chunks_are_gathered_to_chunk_rows(small_manifest, tmp_path, monkeypatch):
+    """CSV is parsed in small blocks (bounded read-ahead) and gathered into chunks of chunk_rows."""
+    from parcelrisk import io as pio
+
+    clean = _manifest_only(small_manifest).head(2000)
+    path = tmp_path / "m.csv"
+    clean.to_csv(path, index=False)
+    monkeypatch.setattr(pio, "_CSV_BLOCK_BYTES", 1 << 16)  # ~200 rows a block
+    chunks = [b.frame for b in iter_manifest(path, chunk_rows=700)]
+    sizes = [len(c) for c in chunks]
+    assert len(sizes) == 3 and sum(sizes) == 2000, sizes
+    assert all(700 <= n < 1000 for n in sizes[:-1]), sizes  # whole blocks, at least chunk_rows
+    assert pd.concat(chunks).index.tolist() == list(range(1, 2001))  # record numbers run on
+    assert pd.concat(chunks)["item_id"].tolist() == clean["item_id"].astype(str).tolist()
