@@ -140,11 +140,6 @@ def _ranked_positions(score: np.ndarray, item_ids: pd.Series) -> np.ndarray:
     return order.to_numpy()
 
 
-def ranking(score: pd.Series, item_ids: pd.Series) -> pd.Index:
-    """Row labels from highest to lowest score; ties broken by item_id, so row order never matters."""
-    return score.index[_ranked_positions(score.to_numpy(), item_ids)]
-
-
 #: Selection reasons by code, as :class:`Selection` stores them (0: not selected).
 SELECTION_REASONS = np.array([None, "watchlist", "model", "control"], dtype=object)
 
