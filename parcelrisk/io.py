@@ -58,6 +58,11 @@ _SNIFF_BYTES = 1 << 20
 _CSV_BLOCK_BYTES = 4 << 20
 _MAX_FIELD_BYTES = (1 << 31) - 1
 _DELIMITERS = (",", ";", "\t", "|")
+_OUTPUT_SUFFIXES = {
+    "parquet": (".parquet", ".pq"),
+    "csv": (".csv", ".txt"),
+    "jsonl": (".jsonl", ".ndjson"),
+}
 
 
 @dataclass
@@ -463,16 +468,23 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     (:func:`neutralise_formulas`); Parquet and JSON Lines keep values as they are.
     """
     target = Path(path)
-    suffix = target.suffix.lower()
+    kind = _output_kind(target)
     with atomic_path(target) as tmp:
-        if suffix in (".parquet", ".pq"):
+        if kind == "parquet":
             frame.to_parquet(tmp, index=False)
-        elif suffix in (".csv", ".txt"):
+        elif kind == "csv":
             neutralise_formulas(frame).to_csv(tmp, index=False, lineterminator="\n")
-        elif suffix in (".jsonl", ".ndjson"):
-            frame.to_json(tmp, orient="records", lines=True, date_format="iso")
         else:
-            raise InputError(f"{target}: unknown output type {suffix!r} (use .csv or .parquet)")
+            frame.to_json(tmp, orient="records", lines=True, date_format="iso")
+
+
+def _output_kind(target: Path) -> str:
+    """parquet, csv or jsonl, by the output file's extension."""
+    suffix = target.suffix.lower()
+    for kind, suffixes in _OUTPUT_SUFFIXES.items():
+        if suffix in suffixes:
+            return kind
+    raise InputError(f"{target}: unknown output type {suffix!r} (use .csv or .parquet)")
 
 
 def write_frames(frames: Iterable[pd.DataFrame], path: str | os.PathLike[str]) -> None:
@@ -484,11 +496,9 @@ def write_frames(frames: Iterable[pd.DataFrame], path: str | os.PathLike[str]) -
     first slice typed as text.
     """
     target = Path(path)
-    suffix = target.suffix.lower()
-    if suffix not in (".parquet", ".pq", ".csv", ".txt", ".jsonl", ".ndjson"):
-        raise InputError(f"{target}: unknown output type {suffix!r} (use .csv or .parquet)")
+    kind = _output_kind(target)
     with atomic_path(target) as tmp:
-        if suffix in (".parquet", ".pq"):
+        if kind == "parquet":
             writer: pq.ParquetWriter | None = None
             schema: pa.Schema | None = None
             try:
@@ -511,7 +521,7 @@ def write_frames(frames: Iterable[pd.DataFrame], path: str | os.PathLike[str]) -
             return
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             for i, frame in enumerate(frames):
-                if suffix in (".csv", ".txt"):
+                if kind == "csv":
                     neutralise_formulas(frame).to_csv(
                         fh, index=False, header=i == 0, lineterminator="\n"
                     )
