@@ -333,6 +333,7 @@ def mutated_jsonl(draw) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
+@pytest.mark.slow
 @settings(HYPOTHESIS, max_examples=60)
 @given(data=mutated_jsonl())
 def test_fuzzed_jsonl_every_record_accounted_for(data, tmp_path_factory):

@@ -37,6 +37,7 @@ def test_time_split_never_trains_on_test_days(trained):
     assert "truth_illicit" not in meta["features"] and "outcome" not in meta["features"]
 
 
+@pytest.mark.slow
 def test_retraining_with_same_data_and_seed_gives_identical_model_file(
     training_manifest, trained, tmp_path
 ):
@@ -61,6 +62,7 @@ def test_load_verifies_checksums_and_refuses_pickles(model_dir, tmp_path):
         load_model(pickled)
 
 
+@pytest.mark.slow
 def test_tuning_tries_candidates_and_keeps_the_best_on_validation_days(training_manifest):
     result = train_model(validate_frame(training_manifest).valid, tune=3)
     tuning = result.model.metadata["tuning"]

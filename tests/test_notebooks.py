@@ -11,6 +11,7 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["explore", "explain", "retrain_with_mlflow"])
 def test_notebook_runs(name, tmp_path, monkeypatch):
     monkeypatch.setenv("PARCELRISK_NB_ROWS", "30000")

@@ -282,6 +282,7 @@ def test_empty_batch() -> None:
     assert out.empty and list(out.columns) == list(PROFILE_FEATURES)
 
 
+@pytest.mark.slow
 def test_synthetic_generator_if_available(tmp_path) -> None:
     synthetic = pytest.importorskip("parcelrisk.synthetic")
     frame = synthetic.generate_manifest(8000, seed=5, days=6)

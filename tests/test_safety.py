@@ -449,6 +449,7 @@ def test_no_personal_data_in_logs_errors_store_or_model(
 # -- 6. determinism ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_same_input_gives_byte_identical_outputs_across_runs_and_chunk_sizes(
     today, model_dir, tmp_path
 ):

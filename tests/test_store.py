@@ -204,6 +204,7 @@ def test_outcomes_unknown_items_are_rejected(store_path: Path) -> None:
         assert store.counts()["outcomes"] == 2
 
 
+@pytest.mark.slow
 def test_second_writer_gets_store_error(store_path: Path) -> None:
     code = textwrap.dedent(
         f"""
@@ -234,6 +235,7 @@ def test_second_writer_gets_store_error(store_path: Path) -> None:
         assert store.counts()["items"] == 20
 
 
+@pytest.mark.slow
 def test_killed_writer_leaves_store_consistent(store_path: Path) -> None:
     code = textwrap.dedent(
         f"""

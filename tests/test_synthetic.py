@@ -67,6 +67,7 @@ def test_same_seed_same_frame_and_bytes(manifest, tmp_path):
     assert pa.read_bytes() == pb.read_bytes()
 
 
+@pytest.mark.slow
 def test_same_bytes_in_another_process(tmp_path):
     """Faker lists built from sets must not make files depend on the string-hash seed."""
     code = (

@@ -37,6 +37,7 @@ def mlflow_home(tmp_path_factory, trained, training_manifest):
         os.chdir(old)
 
 
+@pytest.mark.slow
 def test_run_is_logged_with_data_hash_metrics_card_and_model(mlflow_home, trained):
     import mlflow
 
@@ -64,6 +65,7 @@ def test_champion_loads_by_alias_and_scores_like_the_library(mlflow_home, model_
     assert served["item_id"].tolist() == library["item_id"].tolist()
 
 
+@pytest.mark.slow
 def test_promotion_refuses_a_worse_challenger_unless_forced(
     mlflow_home, trained, training_manifest
 ):
@@ -97,6 +99,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_mlflow_models_serve_answers_with_library_scores(mlflow_home, model_dir, today):
     home, *_ = mlflow_home
     port = _free_port()
