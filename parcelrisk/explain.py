@@ -80,31 +80,127 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
-def _render(
-    group: dict[str, Any], values: dict[str, Any], top_feature: str, top_feature_text: str
-) -> str:
-    values = _Values(values, top_feature_text=top_feature_text)
-    template = group["text"]
+def _number(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(out) else out
+
+
+def _case_applies(case: dict[str, Any], values: dict[str, Any]) -> bool:
+    """One ``cases`` entry of a template: ``missing: true``, ``at_most: x`` or ``at_least: x``."""
+    value = values.get(case["feature"])
+    blank = _missing(value) or (isinstance(value, str) and not value.strip())
+    if case.get("missing"):
+        return blank
+    number = _number(value)
+    if number is None:
+        return False
+    if "at_most" in case and number > float(case["at_most"]):
+        return False
+    if "at_least" in case and number < float(case["at_least"]):
+        return False
+    return "at_most" in case or "at_least" in case
+
+
+def _template(group: dict[str, Any], values: dict[str, Any], top_feature: str) -> str | None:
+    """The template for this item, or None when the fact is not one an officer can check.
+
+    Order: the top feature's ``by_feature`` entry (a text, or a dict with ``text``, ``missing``
+    and ``cases``), then the group's ``cases``; the first case that applies wins. A case whose
+    text is null drops the reason (for example "1 item to this recipient today").
+    """
+    template: str | None = group["text"]
     special = group.get("by_feature", {}).get(top_feature)
+    cases = list(group.get("cases", []))
     if isinstance(special, dict):
-        template = (
-            special["missing"]
-            if _missing(values.get(top_feature)) and "missing" in special
-            else special["text"]
-        )
+        template = special.get("text", template)
+        if "missing" in special:
+            cases.insert(0, {"feature": top_feature, "missing": True, "text": special["missing"]})
+        cases = [*special.get("cases", []), *cases]
     elif special:
         template = special
     if group["name"] == "vague_description" and not values.get("vague_list"):
         template = group.get("text_if_not_vague", template)
     if group["name"] == "hs_mismatch" and (values.get("hs_missing") or values.get("hs_malformed")):
         template = group.get("text_if_missing", template)
+    for case in cases:
+        if _case_applies(case, values):
+            return case.get("text")
+    return template
+
+
+def _render(
+    group: dict[str, Any], values: dict[str, Any], top_feature: str, top_feature_text: str
+) -> str | None:
+    """The sentence of a raising reason, or None when there is no checkable fact to state."""
+    values = _Values(values, top_feature_text=top_feature_text)
+    template = _template(group, values, top_feature)
+    if template is None:
+        return None
     try:
         text = template.format_map(values)
     except (KeyError, ValueError, TypeError, IndexError):
         text = ""
-    if not text or "nan" in text.split():
-        return top_feature_text[:1].upper() + top_feature_text[1:]
-    return text
+    if text and "nan" not in text.replace("(", " ").replace(")", " ").split():
+        return text
+    # The template could not be filled: state the strongest feature's meaning with its value.
+    value = values.get(top_feature)
+    if _missing(value) or (isinstance(value, str) and not value.strip()):
+        return None
+    return f"{top_feature_text[:1].upper()}{top_feature_text[1:]}: {_shown(value)}"
+
+
+#: Verb forms turned round to state a lowering factor as the fact it is ("does not use ...").
+_NEGATIONS = (
+    (" does not ", " does "),
+    (" is not ", " is "),
+    (" uses ", " does not use "),
+    (" is ", " is not "),
+    (" was ", " was not "),
+    (" identifies nobody", " identifies someone"),
+)
+
+
+#: How the meaning of a yes/no feature starts (its value is 0 or 1).
+_YES_NO_STARTS = ("the ", "a ", "declared ", "gift ", "value ", "delivered ", "no ")
+#: ... unless the meaning names a quantity, which is quoted with its value.
+_QUANTITY_WORDS = ("in EUR", "per kg", "in kg", "percentile", "number of", "length of")
+
+
+def _lowering_text(meaning: str, value: Any) -> str:
+    """A lowering factor as a fact: "The goods description does not use chemicals words".
+
+    Yes/no features are negated when false; counts of zero say "no ..."; other values are
+    quoted with the feature's meaning. Never a bare "meaning: 0".
+    """
+    number = _number(value)
+    text = meaning
+    yes_no = (
+        number in (0.0, 1.0)
+        and (meaning.startswith(_YES_NO_STARTS) or any(v in f" {meaning} " for v, _ in _NEGATIONS))
+        and not any(unit in meaning for unit in _QUANTITY_WORDS)
+    )
+    if yes_no and number == 1:
+        text = meaning
+    elif number == 0 and meaning.startswith("no "):
+        text = f"not the case: {meaning}"
+    elif yes_no and number == 0:
+        padded = f" {meaning} "
+        for verb, negated in _NEGATIONS:
+            if verb in padded:
+                text = padded.replace(verb, negated, 1).strip()
+                break
+        else:
+            text = f"not the case: {meaning}"
+    elif number == 0 and meaning.startswith(
+        ("items ", "earlier items ", "different ", "number of ")
+    ):
+        text = f"no {meaning.removeprefix('number of ')}"
+    else:
+        text = f"{meaning}: {_shown(value)}"
+    return f"{text[:1].upper()}{text[1:]}"
 
 
 def explain_long_empty() -> pd.DataFrame:
@@ -150,24 +246,31 @@ def explain_long(
     records: list[dict[str, Any]] = []
     for i, row in enumerate(contrib.index):
         order = np.argsort(-group_values[i], kind="stable")
-        ups = [(group_names[j], group_values[i, j]) for j in order if group_values[i, j] > 0][:top]
+        # Not cut at `top` yet: a raising reason with no checkable fact is dropped below.
+        ups = [(group_names[j], group_values[i, j]) for j in order if group_values[i, j] > 0]
         downs = [
             (group_names[j], group_values[i, j]) for j in order[::-1] if group_values[i, j] < -1e-3
         ][:top]
         values = _item_values(raw_records[i], feat_records[i], vague[i], watch[i])
-        ranked: list[tuple[int, str, float]] = []
+        ranked: list[tuple[str, float]] = []
         if watch[i]:
-            ranked.append((1, "watchlist", float("inf")))
-        ranked += [(len(ranked) + k + 1, n, v) for k, (n, v) in enumerate(ups)]
-        ranked += [(-(k + 1), n, v) for k, (n, v) in enumerate(downs)]
-        for rank, name, val in ranked:
+            ranked.append(("watchlist", float("inf")))
+        ranked += ups
+        rank = 0
+        for name, val in [*ranked, *downs]:
             top_feature = top_feature_of[name][i] if name in column_of else "watchlist"
             meaning = descriptions.get(top_feature, top_feature)
-            if rank > 0:
+            if val > 0:
+                if rank >= top:
+                    continue
                 text = _render(groups_by_name[name], values, top_feature, meaning)
+                if text is None:  # no fact an officer could check: the next reason moves up
+                    continue
+                rank = rank + 1 if rank > 0 else 1
             else:
-                # Lowering factors: the templates assert risky facts, so state the value plainly.
-                text = f"{meaning[:1].upper()}{meaning[1:]}: {_shown(values.get(top_feature))}"
+                # Lowering factors: the templates assert risky facts, so state the fact as it is.
+                text = _lowering_text(meaning, values.get(top_feature))
+                rank = -1 if rank >= 0 else rank - 1
             records.append(
                 {
                     "row": row,
@@ -215,8 +318,12 @@ def _item_values(
     reference = f"items in HS chapter {chapter}" if chapter else "all items"
     if _missing(pct):
         values["vpk_comparison"] = float("nan")
-    elif float(pct) < 50:
-        values["vpk_comparison"] = f"lower than {100 - float(pct):.0f}% of {reference}"
     else:
-        values["vpk_comparison"] = f"higher than {float(pct):.0f}% of {reference}"
+        # A percentile of 0 or 100 would read "lower than 100% of all items": the item itself
+        # is among them, so the statement is capped at 99%.
+        share = min(max(float(pct), 1.0), 99.0)
+        if share < 50:
+            values["vpk_comparison"] = f"lower than {100 - share:.0f}% of {reference}"
+        else:
+            values["vpk_comparison"] = f"higher than {share:.0f}% of {reference}"
     return values
