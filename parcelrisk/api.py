@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,16 +116,10 @@ def resolve_model(
     """The pipeline behind a model folder or an MLflow URI (``models:/parcelrisk@champion``)."""
     text = str(ref)
     if text.startswith(("models:/", "runs:/", "mlflow-artifacts:/")):
-        import mlflow
+        # data only: MLmodel checked, folder loaded by parcelrisk (no MLflow loader, no pickle)
+        from parcelrisk.tracking import load_registered
 
-        from parcelrisk.tracking import configure_tracking
-
-        configure_tracking()
-        local = mlflow.artifacts.download_artifacts(
-            text, dst_path=tempfile.mkdtemp(prefix="parcelrisk-")
-        )
-        folder = next(p.parent for p in (Path(local) / "data").rglob("metadata.json"))
-        return _load_folder(folder, store=store, secret=secret)
+        return load_registered(text, store=store, secret=secret)
     return _load_folder(ref, store=store, secret=secret)
 
 

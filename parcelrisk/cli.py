@@ -311,20 +311,23 @@ def train(
 @user_errors
 def evaluate(
     data: Annotated[Path, typer.Option("--data", help="Labelled manifest of a recent period.")],
-    model_ref: Annotated[Path, typer.Option("--model", help="Model folder.")] = DEFAULT_MODEL,
+    model_ref: Annotated[str, typer.Option("--model", help="Model folder or models:/ URI.")] = str(
+        DEFAULT_MODEL
+    ),
     store: StoreOption = None,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
 ) -> None:
     """Evaluate a model at inspection capacity on labelled data, against the legacy rules."""
-    from parcelrisk.model import load_model, load_params
+    from parcelrisk.api import resolve_model
+    from parcelrisk.model import load_params
     from parcelrisk.schema import TRUTH_COLUMNS
     from parcelrisk.train import evaluation_table
 
     valid, _rejects, _read = _read_valid(data, columns, encoding)
     truth = valid[[c for c in TRUTH_COLUMNS if c in valid]]
     with _maybe_store(store) as history:
-        model = load_model(model_ref, store=history)
+        model = resolve_model(model_ref, store=history)
         features = model.features.transform(valid.drop(columns=list(truth.columns)))
         ranking = pd.Series(model.raw_margin(features), index=valid.index)
     table = evaluation_table(valid, ranking, truth if len(truth.columns) else None, load_params())

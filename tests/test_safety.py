@@ -494,3 +494,141 @@ def test_same_input_gives_byte_identical_outputs_across_runs_and_chunk_sizes(
     )
     assert a.output == b.output
     assert (tmp_path / "v1.csv").read_bytes() == (tmp_path / "v2.csv").read_bytes()
+
+
+# -- 7. trust boundaries: no code from the MLflow registry ------------------------------------
+
+REGISTRY_PWNED = "registry-pwned"
+
+
+def _labelled_csv(path: Path, rows: int = 2_000) -> Path:
+    generate_manifest(rows, seed=12, days=3, truth=False).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    """An empty MLflow tracking store under tmp_path; the working folder is tmp_path/work."""
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'registry.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return work
+
+
+def _register_version(alias: str, **log_kwargs) -> None:
+    """Log a pyfunc model under tmp artifacts, register it as 'parcelrisk' and set ``alias``."""
+    import mlflow
+
+    with mlflow.start_run():
+        info = mlflow.pyfunc.log_model(name="model", **log_kwargs)
+    version = mlflow.register_model(info.model_uri, "parcelrisk")
+    mlflow.MlflowClient().set_registered_model_alias("parcelrisk", alias, version.version)
+
+
+def _one_line_error(result, *words: str) -> None:
+    text = result.output + result.stderr
+    assert result.exit_code == 1, text
+    assert "Traceback" not in text, text
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_promote_refuses_a_registry_version_that_carries_code(registry, tmp_path):
+    """A loader_module shipped in the version's code/ folder is never imported."""
+    from parcelrisk.api import DEFAULT_MODEL_DIR
+
+    evil = tmp_path / "evil_loader.py"
+    evil.write_text(
+        f"import pathlib\npathlib.Path({str(registry / REGISTRY_PWNED)!r}).touch()\n"
+        "def _load_pyfunc(path):\n    raise SystemExit(3)\n"
+    )
+    _register_version(
+        "challenger",
+        loader_module="evil_loader",
+        data_path=str(DEFAULT_MODEL_DIR),
+        code_paths=[str(evil)],
+    )
+    data = _labelled_csv(tmp_path / "window.csv")
+    result = runner.invoke(app, ["promote", "--data", str(data)])
+    _one_line_error(result, "models:/parcelrisk@challenger", "code")
+    assert not (registry / REGISTRY_PWNED).exists()
+
+
+def test_score_refuses_a_registry_version_with_a_pickled_python_model(registry, tmp_path):
+    """A cloudpickled python_model is never unpickled (its pickle would run os-level code)."""
+    import mlflow
+
+    class Dummy(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return model_input
+
+    _register_version("champion", python_model=Dummy())
+    target = registry / REGISTRY_PWNED
+    for pkl in (tmp_path / "work").rglob("python_model.pkl"):
+        pkl.write_bytes(f"cos\nsystem\n(S'touch {target}'\ntR.".encode())
+    assert list((tmp_path / "work").rglob("python_model.pkl")), "the artifact is local"
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            str(BAD / "valid.csv"),
+            "--out",
+            str(tmp_path / "s.csv"),
+            "--model",
+            "models:/parcelrisk@champion",
+        ],
+    )
+    _one_line_error(result, "models:/parcelrisk@champion", "parcelrisk")
+    assert not target.exists() and not (tmp_path / "s.csv").exists()
+
+
+def _parcelrisk_temp_folders() -> set[str]:
+    import tempfile
+
+    return {p.name for p in Path(tempfile.gettempdir()).glob("parcelrisk-*")}
+
+
+def test_registry_model_loads_through_the_data_only_loader_and_leaves_nothing(registry, tmp_path):
+    from parcelrisk.api import DEFAULT_MODEL_DIR
+
+    _register_version(
+        "champion", loader_module="parcelrisk.pyfunc", data_path=str(DEFAULT_MODEL_DIR)
+    )
+    before = _parcelrisk_temp_folders()
+    out = tmp_path / "s.csv"
+    args = ["score", str(BAD / "valid.csv"), "--out", str(out), "--scored-at", FIXED]
+    result = runner.invoke(app, [*args, "--model", "models:/parcelrisk@champion"])
+    assert result.exit_code == 0, result.output + result.stderr
+    registered = out.read_bytes()
+    result = runner.invoke(app, [*args, "--model", str(DEFAULT_MODEL_DIR)])
+    assert result.exit_code == 0 and out.read_bytes() == registered  # same model, same scores
+    assert _parcelrisk_temp_folders() <= before  # the download was removed
+    result = runner.invoke(app, [*args, "--model", "models:/parcelrisk@nothing"])
+    _one_line_error(result, "models:/parcelrisk@nothing")
+    assert _parcelrisk_temp_folders() <= before
+
+
+def test_registry_uri_that_resolves_to_nothing_is_one_line(tmp_path, monkeypatch):
+    """Issue 19.6: no MLflow traceback, no mlflow.db in the working folder, no temp folder left."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    before = _parcelrisk_temp_folders()
+    for uri in ("models:/parcelrisk@champion", "models:/nothing/7"):
+        result = runner.invoke(
+            app,
+            ["score", str(BAD / "valid.csv"), "--out", str(tmp_path / "s.csv"), "--model", uri],
+        )
+        _one_line_error(result, uri)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert _parcelrisk_temp_folders() <= before
