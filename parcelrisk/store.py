@@ -77,6 +77,7 @@ __all__ = [
     "ABBREVIATIONS",
     "DEFAULT_STORE_NAME",
     "DEV_SECRET",
+    "connect_duckdb",
 ]
 
 M = ManifestSchema
@@ -119,6 +120,17 @@ ABBREVIATIONS: dict[str, str] = {
 _GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
 _SEP = "\x1f"  # unit separator between the parts of a composite key
 _SECRET_CHECK_TEXT = b"parcelrisk history store secret check"
+
+#: Marker row of ``meta``: a store is a DuckDB file parcelrisk created, never any other file.
+APPLICATION = "parcelrisk-history-store"
+#: DuckDB settings of every connection: never download or load an extension (a file that
+#: looks like SQLite or Postgres would otherwise make DuckDB fetch a scanner from the network).
+DUCKDB_CONFIG = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+}
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 
 _open_writers: set[str] = set()
 _open_lock = threading.Lock()
@@ -287,7 +299,7 @@ def _hmac64(texts: pa.Array, secret: bytes) -> np.ndarray:
     key = key.ljust(64, b"\0")
     ipad = bytes(b ^ 0x36 for b in key)
     opad = bytes(b ^ 0x5C for b in key)
-    con = duckdb.connect()
+    con = connect_duckdb()
     try:
         con.register("_texts", pa.table({"pos": np.arange(len(texts)), "m": texts}))
         out = con.sql(
@@ -386,6 +398,11 @@ def entity_keys(frame: pd.DataFrame, secret: bytes) -> pd.DataFrame:
         "email": _keys("email", [email], [True], secret, index),
     }
     return pd.DataFrame({f"{kind}_key": keys[kind] for kind in ENTITY_KINDS}, index=index)
+
+
+def connect_duckdb(path: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that never installs or loads extensions (:data:`DUCKDB_CONFIG`)."""
+    return duckdb.connect(path, read_only=read_only, config=dict(DUCKDB_CONFIG))
 
 
 def _run(
@@ -593,13 +610,31 @@ class HistoryStore:
         return cls(path, secret, read_only=read_only)
 
     # -- lifecycle ------------------------------------------------------------------------
+    def _check_file(self) -> None:
+        """A store is a new path or a DuckDB file (checked by its magic bytes), nothing else."""
+        not_store = f"history store {self.path}: not a parcelrisk history store"
+        if not self.path.exists() and not self.path.is_symlink():
+            if self.read_only:
+                raise StoreError(f"history store {self.path}: no such file (add a manifest first)")
+            self._new = True
+            return
+        if not self.path.is_file():
+            raise StoreError(f"{not_store} (not a regular file)")
+        try:
+            with self.path.open("rb") as fh:
+                head = fh.read(12)
+        except OSError as exc:
+            raise StoreError(f"history store {self.path}: cannot open ({exc.strerror})") from None
+        if head[8:12] != _DUCKDB_MAGIC:
+            raise StoreError(f"{not_store} (not a DuckDB file; give a new path to create one)")
+
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        if self.read_only and not self.path.is_file():
-            raise StoreError(f"history store {self.path}: no such file (add a manifest first)")
+        self._new = False
+        self._check_file()
         if not self.read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            con = duckdb.connect(str(self.path), read_only=self.read_only)
+            con = connect_duckdb(str(self.path), read_only=self.read_only)
         except duckdb.IOException as exc:
             text = str(exc)
             if "lock" in text.lower():
@@ -620,23 +655,47 @@ class HistoryStore:
             raise StoreError(
                 f"history store {self.path}: not a readable history store ({exc})"
             ) from None
+        if not _run(con, "SELECT file FROM pragma_database_list WHERE name = current_database()")[
+            0
+        ][0]:
+            con.close()  # DuckDB opened it as an in-memory database: nothing would be kept
+            raise StoreError(f"history store {self.path}: not a parcelrisk history store")
         _run(con, "SET TimeZone = 'UTC'")
         return con
+
+    def _meta(self) -> dict[str, str]:
+        """The ``meta`` table of an existing file, refused unless parcelrisk made it."""
+        not_store = f"history store {self.path}: not a parcelrisk history store"
+        try:
+            meta = dict(_run(self.con, "SELECT name, value FROM main.meta"))
+        except duckdb.Error:
+            raise StoreError(f"{not_store} (no parcelrisk meta table)") from None
+        # stores made before the marker existed carry the version and the secret check
+        if meta.get("application", APPLICATION) != APPLICATION or not {
+            "schema_version",
+            "secret_check",
+        } <= set(meta):
+            raise StoreError(f"{not_store} (its meta table is not parcelrisk's)")
+        return meta
 
     def _prepare(self) -> None:
         check = _secret_check(self.secret)
         try:
-            if not self.read_only:
+            meta = {} if self._new else self._meta()
+            if not self.read_only and (self._new or "application" not in meta):
                 self.con.begin()
                 _run(self.con, _DDL)
                 _run(
                     self.con,
-                    "INSERT INTO meta VALUES ('schema_version', ?), ('secret_check', ?) "
-                    "ON CONFLICT DO NOTHING",
-                    [SCHEMA_VERSION, check],
+                    "INSERT INTO meta VALUES ('schema_version', ?), ('secret_check', ?), "
+                    "('application', ?) ON CONFLICT DO NOTHING",
+                    [SCHEMA_VERSION, check, APPLICATION],
                 )
                 self.con.commit()
-            meta = dict(_run(self.con, "SELECT name, value FROM meta"))
+                meta = dict(_run(self.con, "SELECT name, value FROM meta"))
+        except StoreError:
+            self.con.close()
+            raise
         except duckdb.Error as exc:
             self._rollback()
             self.con.close()
@@ -1045,7 +1104,7 @@ class ManifestOverlay:
             self.con = history.con
             self._own = False
         else:
-            self.con = duckdb.connect()
+            self.con = connect_duckdb()
             self._own = True
             _run(self.con, "SET TimeZone = 'UTC'")
             _run(self.con, _DDL)

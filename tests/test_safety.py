@@ -632,3 +632,79 @@ def test_registry_uri_that_resolves_to_nothing_is_one_line(tmp_path, monkeypatch
         _one_line_error(result, uri)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     assert _parcelrisk_temp_folders() <= before
+
+
+# -- 8. trust boundaries: the history store is a file parcelrisk made --------------------------
+
+
+def _not_a_store_cases(tmp_path: Path) -> dict[str, Path]:
+    import sqlite3
+
+    csv_store = tmp_path / "s.csv"
+    csv_store.write_text("a,b\n1,2\n")
+    parquet_store = tmp_path / "s.parquet"
+    pd.DataFrame({"a": [1]}).to_parquet(parquet_store)
+    sqlite_store = tmp_path / "s.sqlite"
+    with sqlite3.connect(sqlite_store) as con:
+        con.execute("CREATE TABLE t (a)")
+    foreign = tmp_path / "foreign.duckdb"  # a DuckDB file, but not a parcelrisk store
+    with duckdb.connect(str(foreign)) as con:
+        con.execute("CREATE TABLE accounts (a INTEGER)")
+    folder = tmp_path / "folder.duckdb"
+    folder.mkdir()
+    return {
+        "csv": csv_store,
+        "parquet": parquet_store,
+        "sqlite": sqlite_store,
+        "foreign": foreign,
+        "folder": folder,
+    }
+
+
+def test_store_must_be_a_parcelrisk_duckdb_file_or_a_new_path(tmp_path):
+    manifest = BAD / "valid.csv"
+    for name, path in _not_a_store_cases(tmp_path).items():
+        before = path.read_bytes() if path.is_file() else None
+        for args in (
+            ["history", "add", str(manifest), "--store", str(path)],
+            ["score", str(manifest), "--out", str(tmp_path / "o.csv"), "--store", str(path)],
+        ):
+            result = runner.invoke(app, args)
+            _one_line_error(result, str(path))
+            assert "not a parcelrisk history store" in result.stderr, (name, result.stderr)
+            assert "download" not in result.stderr.lower() and "INSTALL" not in result.stderr
+        if before is not None:
+            assert path.read_bytes() == before, name  # not written to
+    with duckdb.connect(str(tmp_path / "foreign.duckdb"), read_only=True) as con:
+        tables = {
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+    assert tables == {"accounts"}  # no parcelrisk tables were added to someone else's database
+    new = tmp_path / "new" / "h.duckdb"
+    first = runner.invoke(app, ["history", "add", str(manifest), "--store", str(new)])
+    assert first.exit_code == 0, first.output + first.stderr
+    again = runner.invoke(app, ["history", "add", str(manifest), "--store", str(new)])
+    assert again.exit_code == 0, again.output + again.stderr
+    with duckdb.connect(str(new), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM items").fetchall() == [(5,)]
+        meta = dict(con.execute("SELECT name, value FROM meta").fetchall())
+    assert meta["application"] == "parcelrisk-history-store"
+
+
+def test_duckdb_never_fetches_extensions():
+    from parcelrisk.store import connect_duckdb
+
+    con = connect_duckdb()
+    try:
+        settings = dict(
+            con.execute(
+                "SELECT name, value FROM duckdb_settings() WHERE name IN "
+                "('autoinstall_known_extensions', 'autoload_known_extensions')"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert settings == {
+        "autoinstall_known_extensions": "false",
+        "autoload_known_extensions": "false",
+    }
