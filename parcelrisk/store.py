@@ -767,10 +767,11 @@ class HistoryStore:
             result = work(con)
             con.commit()
             return result
-        except duckdb.Error as exc:
+        except (duckdb.Error, OSError) as exc:
             self._rollback()
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise StoreError(
-                f"history store {self.path}: write failed, nothing was changed ({exc})"
+                f"history store {self.path}: write failed, nothing was changed ({reason})"
             ) from None
         except BaseException:
             self._rollback()

@@ -22,7 +22,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from parcelrisk.io import iter_manifest, load_column_map, read_manifest, write_frame
+from parcelrisk.errors import InputError, StoreError
+from parcelrisk.io import (
+    DEFAULT_CHUNK_ROWS,
+    iter_manifest,
+    load_column_map,
+    read_manifest,
+    write_frame,
+)
 from parcelrisk.schema import RejectSchema
 from parcelrisk.store import HistoryStore, default_store_path
 from parcelrisk.validate import validate_batches
@@ -111,6 +118,23 @@ def _show_rejects(rejects: pd.DataFrame, console: Console) -> None:
     console.print(shown)
 
 
+def _partial_add_message(
+    history: HistoryStore, manifest: Path, done: int, added: int, exc: StoreError
+) -> str:
+    """What a failed ``history add`` committed: every chunk before the failing one, nothing after."""
+    cause = str(exc).split("(", 1)[-1].rstrip(")") if "(" in str(exc) else str(exc)
+    try:
+        total = f"; the store now holds {history.counts()['items']:,} items"
+    except Exception:  # the store may be unreadable too; the rest of the message still holds
+        total = ""
+    return (
+        f"history store {history.path}: write failed at record {done + 1:,} of {manifest} "
+        f"({cause}); records 1-{done} were committed ({added:,} items added{total}), "
+        "nothing after them; re-run the same command to add the rest "
+        "(items already stored are skipped)"
+    )
+
+
 @history_app.command("add")
 @_user_errors
 def history_add(
@@ -119,24 +143,40 @@ def history_add(
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
     rejects: RejectsOption = None,
+    chunk_rows: Annotated[
+        int, typer.Option("--chunk-rows", min=1, hidden=True, help="Records per transaction.")
+    ] = DEFAULT_CHUNK_ROWS,
 ) -> None:
     """Add a manifest's valid items to the history store (items already there are skipped).
 
     Only pseudonymous keys, countries, value, weight, times and outcomes are
     stored; names, addresses, phone numbers and e-mail addresses are not.
+    Each chunk of records is one transaction; if a write fails, the message says
+    which records were committed, and re-running the command adds the rest.
     """
     out, _ = _consoles()
     path = store or default_store_path()
-    batches = iter_manifest(manifest, column_map=load_column_map(columns), encoding=encoding)
+    if not manifest.is_file():
+        raise InputError(f"{manifest}: no such file")
+    batches = iter_manifest(
+        manifest, column_map=load_column_map(columns), encoding=encoding, chunk_rows=chunk_rows
+    )
     digest = _file_sha256(manifest)
     read = valid = added = 0
     reject_frames: list[pd.DataFrame] = []
     with HistoryStore.open(path) as history:
         for result in validate_batches(batches, manifest):
+            try:
+                added += history.add_manifest(result.valid, manifest_hash=digest)
+            except StoreError as exc:
+                if read == 0:
+                    raise
+                raise StoreError(
+                    _partial_add_message(history, manifest, read, added, exc)
+                ) from None
             read += result.rows_read
             valid += result.rows_valid
             reject_frames.append(result.rejects)
-            added += history.add_manifest(result.valid, manifest_hash=digest)
         total = history.counts()["items"]
     all_rejects = pd.concat(reject_frames, ignore_index=True) if reject_frames else pd.DataFrame()
     if rejects is not None and len(all_rejects):

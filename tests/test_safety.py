@@ -708,3 +708,39 @@ def test_duckdb_never_fetches_extensions():
         "autoinstall_known_extensions": "false",
         "autoload_known_extensions": "false",
     }
+
+
+def test_disk_full_during_history_add_says_exactly_what_was_committed(tmp_path, monkeypatch):
+    """ENOSPC in the second chunk: the message names the committed records; a re-run completes."""
+    import errno
+
+    from parcelrisk.store import HistoryStore
+
+    store = tmp_path / "h.duckdb"
+    original = HistoryStore._transaction
+    calls: list[int] = []
+
+    def full_disk_after_first_chunk(self, work):
+        def failing(con):
+            result = work(con)  # rows are written, then the disk is full before commit
+            calls.append(1)
+            if len(calls) == 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return result
+
+        return original(self, failing)
+
+    monkeypatch.setattr(HistoryStore, "_transaction", full_disk_after_first_chunk)
+    manifest = tmp_path / "m.jsonl"  # JSON Lines chunks are exactly --chunk-rows records
+    pd.read_csv(BAD / "valid.csv", dtype=str).to_json(manifest, orient="records", lines=True)
+    args = ["history", "add", str(manifest), "--store", str(store), "--chunk-rows", "2"]
+    result = runner.invoke(app, args)
+    _one_line_error(result, "No space left on device", "records 1-2", "re-run")
+    assert "nothing was changed" not in result.stderr
+    with duckdb.connect(str(store), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM items").fetchall() == [(2,)]
+    monkeypatch.setattr(HistoryStore, "_transaction", original)
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output + again.stderr
+    with duckdb.connect(str(store), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM items").fetchall() == [(5,)]
