@@ -25,6 +25,7 @@ from rich.table import Table
 from parcelrisk.errors import InputError, ParcelRiskError
 from parcelrisk.io import (
     DEFAULT_CHUNK_ROWS,
+    check_outputs,
     iter_manifest,
     load_column_map,
     read_manifest,
@@ -117,6 +118,7 @@ def validate(
     chunk_rows: ChunkRowsOption = DEFAULT_CHUNK_ROWS,
 ) -> None:
     """Check a manifest against the schema and report what would be rejected, and why."""
+    check_outputs({"--rejects": rejects}, {"MANIFEST": manifest, "--columns": columns})
     batches = iter_manifest(
         manifest, column_map=load_column_map(columns), encoding=encoding, chunk_rows=chunk_rows
     )
@@ -421,6 +423,11 @@ def score(
     from parcelrisk.scoring import ScoreOptions
 
     started = time.perf_counter()
+    rejects_path = rejects or out_path.with_name(out_path.stem + ".rejects.csv")
+    check_outputs(
+        {"--out": out_path, "--rejects": rejects_path, "--report": report_path},
+        {"MANIFEST": manifest, "--columns": columns, "--store": store},
+    )
     options = ScoreOptions(
         capacity=capacity, budget=budget, explain=explain, seed=seed, scored_at=scored_at
     )
@@ -439,7 +446,6 @@ def score(
         )
     all_rejects, read = result.rejects, result.rows_read
     write_frames(result.iter_scored(), out_path)
-    rejects_path = rejects or out_path.with_name(out_path.stem + ".rejects.csv")
     if len(all_rejects) or rejects is not None:
         write_frame(all_rejects, rejects_path)
     if report_path is not None:

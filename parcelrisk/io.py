@@ -37,7 +37,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import yaml
 
-from parcelrisk.errors import InputError
+from parcelrisk.errors import InputError, OutputError
 
 __all__ = [
     "RawBatch",
@@ -47,6 +47,7 @@ __all__ = [
     "detect_encoding",
     "atomic_path",
     "write_frame",
+    "check_outputs",
     "ROW",
 ]
 
@@ -411,8 +412,12 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     complete file, never a partial one, even if the process is killed.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _refuse_non_regular(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -421,8 +426,50 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
             os.fsync(fh.fileno())
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
         os.replace(tmp_path, target)
+    except OSError as exc:  # disk full, no permission, ...: one line, nothing half-written
+        raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _refuse_non_regular(target: Path) -> None:
+    """An existing output must be a regular file: never replace a folder, FIFO or device."""
+    if (target.exists() or target.is_symlink()) and not target.is_file():
+        raise OutputError(f"{target}: exists and is not a regular file; refusing to replace it")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_outputs(
+    outputs: Mapping[str, str | os.PathLike[str] | None],
+    inputs: Mapping[str, str | os.PathLike[str] | None],
+) -> None:
+    """Refuse (one line) an output that is an input, another output, or not a regular file.
+
+    ``outputs`` and ``inputs`` map what the user named (``--out``, ``MANIFEST``) to paths;
+    ``None`` entries are ignored. Call it before any work, so nothing is read or written.
+    """
+    named_out = [(name, Path(p)) for name, p in outputs.items() if p is not None]
+    named_in = [(name, Path(p)) for name, p in inputs.items() if p is not None]
+    for i, (name, path) in enumerate(named_out):
+        _refuse_non_regular(path)
+        for other, source in named_in:
+            if _same_file(path, source):
+                raise OutputError(
+                    f"{path}: {name} is the same file as {other}; refusing to overwrite an input"
+                )
+        for other, earlier in named_out[:i]:
+            if _same_file(path, earlier):
+                raise OutputError(
+                    f"{path}: {name} and {other} are the same file; give each output its own path"
+                )
 
 
 def _umask() -> int:

@@ -25,6 +25,7 @@ from rich.table import Table
 from parcelrisk.errors import InputError, StoreError
 from parcelrisk.io import (
     DEFAULT_CHUNK_ROWS,
+    check_outputs,
     iter_manifest,
     load_column_map,
     read_manifest,
@@ -158,6 +159,9 @@ def history_add(
     path = store or default_store_path()
     if not manifest.is_file():
         raise InputError(f"{manifest}: no such file")
+    check_outputs(
+        {"--rejects": rejects}, {"MANIFEST": manifest, "--store": path, "--columns": columns}
+    )
     batches = iter_manifest(
         manifest, column_map=load_column_map(columns), encoding=encoding, chunk_rows=chunk_rows
     )
@@ -219,6 +223,7 @@ def outcomes_add(
     """
     out, err = _consoles()
     path = store or default_store_path()
+    check_outputs({"--rejects": rejects}, {"FILE": file, "--store": path})
     raw = read_manifest(file)
     with HistoryStore.open(path) as history:
         added, rejected = history.add_outcomes(raw.frame)

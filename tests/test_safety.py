@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -537,7 +538,12 @@ def _one_line_error(result, *words: str) -> None:
     text = result.output + result.stderr
     assert result.exit_code == 1, text
     assert "Traceback" not in text, text
-    lines = result.stderr.strip().splitlines()
+    # progress lines ("scored: 5 rows") may come first; the error is one last line
+    lines = [
+        line
+        for line in result.stderr.strip().splitlines()
+        if not re.fullmatch(r"\w+: [\d,]+ rows", line)
+    ]
     assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
     for word in words:
         assert word in lines[0], lines[0]
@@ -744,3 +750,62 @@ def test_disk_full_during_history_add_says_exactly_what_was_committed(tmp_path, 
     assert again.exit_code == 0, again.output + again.stderr
     with duckdb.connect(str(store), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM items").fetchall() == [(5,)]
+
+
+# -- 9. outputs never overwrite inputs, each other, or what is not a regular file --------------
+
+
+def _score_args(manifest: Path, out: Path, *extra: str) -> list[str]:
+    from parcelrisk.api import DEFAULT_MODEL_DIR
+
+    return ["score", str(manifest), "--out", str(out), "--model", str(DEFAULT_MODEL_DIR), *extra]
+
+
+def test_outputs_equal_to_inputs_or_each_other_are_refused(tmp_path):
+    manifest = tmp_path / "in.csv"
+    shutil.copy(BAD / "valid.csv", manifest)
+    original = manifest.read_bytes()
+    out = tmp_path / "out.csv"
+    cases = [
+        _score_args(manifest, manifest),
+        _score_args(manifest, tmp_path / "." / "in.csv"),
+        _score_args(manifest, out, "--report", str(out)),
+        _score_args(manifest, out, "--rejects", str(manifest)),
+        _score_args(manifest, out, "--rejects", str(out)),
+        _score_args(manifest, out, "--report", str(manifest)),
+        ["validate", str(manifest), "--rejects", str(manifest)],
+        ["history", "add", str(manifest), "--store", str(tmp_path / "h.duckdb"), "--rejects",
+         str(manifest)],
+    ]  # fmt: skip
+    for args in cases:
+        result = runner.invoke(app, args)
+        _one_line_error(result)
+        assert manifest.read_bytes() == original, args
+        assert not out.exists(), args
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for args in (
+        _score_args(manifest, out, "--report", str(fifo)),
+        _score_args(manifest, fifo),
+        _score_args(manifest, folder),
+        _score_args(manifest, out, "--rejects", str(folder)),
+    ):
+        result = runner.invoke(app, args)
+        _one_line_error(result, "not a regular file")
+        assert fifo.exists() and not fifo.is_file() and folder.is_dir()
+        assert not out.exists(), args
+
+
+def test_disk_full_while_writing_outputs_is_one_line(tmp_path, monkeypatch):
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    out = tmp_path / "o" / "scored.csv"
+    result = runner.invoke(app, _score_args(BAD / "valid.csv", out))
+    _one_line_error(result, str(out), "No space left on device")
+    assert not any((tmp_path / "o").iterdir())  # no temporary file left behind
