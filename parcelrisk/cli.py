@@ -57,6 +57,13 @@ EncodingOption = Annotated[
     str,
     typer.Option("--encoding", help="Text encoding of CSV/JSONL input: auto, utf-8, latin-1, ..."),
 ]
+EpochDatesOption = Annotated[
+    bool,
+    typer.Option(
+        "--epoch-dates",
+        help="Read plain numbers in date columns as seconds since 1970-01-01 UTC.",
+    ),
+]
 ChunkRowsOption = Annotated[
     int,
     typer.Option(
@@ -115,6 +122,7 @@ def validate(
     ] = None,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
+    epoch_dates: EpochDatesOption = False,
     chunk_rows: ChunkRowsOption = DEFAULT_CHUNK_ROWS,
 ) -> None:
     """Check a manifest against the schema and report what would be rejected, and why."""
@@ -124,7 +132,7 @@ def validate(
     )
     read = valid = 0
     reject_frames: list[pd.DataFrame] = []
-    for result in validate_batches(batches, manifest):
+    for result in validate_batches(batches, manifest, epoch_dates):
         read += result.rows_read
         valid += result.rows_valid
         reject_frames.append(result.rejects)
@@ -413,6 +421,7 @@ def score(
             "the report shows no party data.",
         ),
     ] = False,
+    epoch_dates: EpochDatesOption = False,
     chunk_rows: ChunkRowsOption = DEFAULT_CHUNK_ROWS,
 ) -> None:
     """Score a manifest, select today's inspections and say why, item by item."""
@@ -443,8 +452,14 @@ def score(
             chunk_rows=chunk_rows,
             pseudonymize=pseudonymize,
             progress=progress,
+            epoch_dates=epoch_dates,
         )
     all_rejects, read = result.rejects, result.rows_read
+    if result.ignored_labels:
+        from parcelrisk.validate import labels_ignored_notice
+
+        notice = labels_ignored_notice(result.ignored_labels, manifest.name)
+        err.print(f"notice: {notice}", highlight=False, soft_wrap=True)
     write_frames(result.iter_scored(), out_path)
     if len(all_rejects) or rejects is not None:
         write_frame(all_rejects, rejects_path)
@@ -519,10 +534,14 @@ def explain_item(
 ) -> None:
     """Print one item's score, band and every reason with its contribution."""
     import parcelrisk
+    from parcelrisk.validate import drop_labels, labels_ignored_notice
 
-    manifest_rows = read_manifest(
-        manifest, column_map=load_column_map(columns), encoding=encoding
-    ).frame
+    manifest_rows, ignored = drop_labels(
+        read_manifest(manifest, column_map=load_column_map(columns), encoding=encoding).frame
+    )
+    if ignored:
+        notice = labels_ignored_notice(ignored, manifest.name)
+        err.print(f"notice: {notice}", highlight=False, soft_wrap=True)
     with _maybe_store(store) as history:
         model = parcelrisk.load_model(model_ref, store=history)
         row = model.score_one(manifest_rows, item)

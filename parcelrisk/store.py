@@ -874,6 +874,8 @@ class HistoryStore:
         The latest ``inspected_at`` per item (ties: the last added) becomes
         the item's outcome.
         """
+        from parcelrisk.validate import date_window
+
         self._writable()
         missing = [c for c in (M.item_id, L.inspected_at, L.outcome) if c not in frame]
         if missing:
@@ -906,6 +908,13 @@ class HistoryStore:
 
         flag(item_id.isna(), M.item_id, "required field is empty")
         flag(when.isna(), L.inspected_at, "not a date/time we can read")
+        lo, hi = date_window()
+        flag(
+            when.notna() & ((when < lo) | (when > hi)),
+            L.inspected_at,
+            f"outside the accepted dates {lo:%Y-%m-%d} to {hi:%Y-%m-%d}",
+        )
+        when = when.where((when >= lo) & (when <= hi))
         flag(~outcome.isin(OUTCOMES), L.outcome, f"not one of {', '.join(OUTCOMES)}")
         bad = np.zeros(len(frame), dtype=bool)
         for m, _, _ in problems:

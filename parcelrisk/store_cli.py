@@ -144,6 +144,13 @@ def history_add(
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
     rejects: RejectsOption = None,
+    epoch_dates: Annotated[
+        bool,
+        typer.Option(
+            "--epoch-dates",
+            help="Read plain numbers in date columns as seconds since 1970-01-01 UTC.",
+        ),
+    ] = False,
     chunk_rows: Annotated[
         int, typer.Option("--chunk-rows", min=1, hidden=True, help="Records per transaction.")
     ] = DEFAULT_CHUNK_ROWS,
@@ -169,7 +176,7 @@ def history_add(
     read = valid = added = 0
     reject_frames: list[pd.DataFrame] = []
     with HistoryStore.open(path) as history:
-        for result in validate_batches(batches, manifest):
+        for result in validate_batches(batches, manifest, epoch_dates):
             try:
                 added += history.add_manifest(result.valid, manifest_hash=digest)
             except StoreError as exc:

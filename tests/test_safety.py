@@ -809,3 +809,74 @@ def test_disk_full_while_writing_outputs_is_one_line(tmp_path, monkeypatch):
     result = runner.invoke(app, _score_args(BAD / "valid.csv", out))
     _one_line_error(result, str(out), "No space left on device")
     assert not any((tmp_path / "o").iterdir())  # no temporary file left behind
+
+
+# -- 10. an operator's file cannot vouch for its own parcels -----------------------------------
+
+
+def _labelled_and_plain(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """The same items three times: without labels, all marked seized, and mapped via --columns."""
+    frame = generate_manifest(400, seed=31, days=2, labels=True, truth=False)
+    plain = _manifest_only(frame)
+    seized = frame.assign(
+        inspected=True,
+        selection_source="officer",
+        inspected_at=frame["declared_at"] + pd.Timedelta(minutes=5),
+        outcome="seizure",
+    )
+    paths = (tmp_path / "plain.csv", tmp_path / "seized.csv", tmp_path / "mapped.csv")
+    plain.to_csv(paths[0], index=False)
+    seized.to_csv(paths[1], index=False)
+    seized.rename(columns={"outcome": "Result", "inspected_at": "Checked"}).to_csv(
+        paths[2], index=False
+    )
+    return paths
+
+
+def test_label_columns_in_a_scored_manifest_are_ignored_with_a_notice(tmp_path):
+    plain, seized, mapped = _labelled_and_plain(tmp_path)
+    columns = tmp_path / "map.yaml"
+    columns.write_text("Result: outcome\nChecked: inspected_at\n")
+    outputs = {}
+    for name, manifest, extra in (
+        ("plain", plain, []),
+        ("seized", seized, []),
+        ("mapped", mapped, ["--columns", str(columns)]),
+    ):
+        out = tmp_path / f"{name}.scored.csv"
+        result = runner.invoke(
+            app, _score_args(manifest, out, "--scored-at", FIXED, "--explain", "all", *extra)
+        )
+        assert result.exit_code == 0, result.output + result.stderr
+        notices = [line for line in result.stderr.splitlines() if line.startswith("notice:")]
+        if name == "plain":
+            assert not notices
+        else:
+            assert len(notices) == 1 and "outcome" in notices[0] and "store" in notices[0]
+        outputs[name] = out.read_bytes()
+    assert outputs["seized"] == outputs["plain"] and outputs["mapped"] == outputs["plain"]
+
+
+def test_library_and_pyfunc_ignore_label_columns_when_scoring():
+    from parcelrisk.api import DEFAULT_MODEL_DIR
+    from parcelrisk.pyfunc import PyfuncScorer
+
+    frame = generate_manifest(300, seed=32, days=2, labels=True, truth=False)
+    seized = frame.assign(
+        inspected=True, inspected_at=frame["declared_at"] + pd.Timedelta(minutes=5)
+    ).assign(outcome="seizure")
+    plain = _manifest_only(frame)
+    model = parcelrisk_load(DEFAULT_MODEL_DIR)
+    with pytest.warns(UserWarning, match="ignored"):
+        labelled_scores = model.score(seized, scored_at=FIXED).scored
+    pd.testing.assert_frame_equal(labelled_scores, model.score(plain, scored_at=FIXED).scored)
+    scorer = PyfuncScorer(str(DEFAULT_MODEL_DIR))
+    with pytest.warns(UserWarning, match="ignored"):
+        served = scorer.predict(seized, {"scored_at": FIXED})
+    pd.testing.assert_frame_equal(served, scorer.predict(plain, {"scored_at": FIXED}))
+
+
+def parcelrisk_load(path):
+    import parcelrisk
+
+    return parcelrisk.load_model(path)
