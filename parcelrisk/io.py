@@ -25,6 +25,7 @@ import io
 import itertools
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ __all__ = [
 ROW = "row"
 DEFAULT_CHUNK_ROWS = 250_000
 _SNIFF_BYTES = 1 << 20
+#: Longest header line read (column names); longer is refused in one line.
+_MAX_HEADER_BYTES = 64 << 20
 #: Bytes of CSV parsed at a time (pyarrow's block); chunks are gathered from blocks.
 _CSV_BLOCK_BYTES = 4 << 20
 _MAX_FIELD_BYTES = (1 << 31) - 1
@@ -156,6 +159,18 @@ class _NeedExactReader(Exception):
 def _sniff(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
     with path.open("rb") as fh:
         sample = fh.read(_SNIFF_BYTES)
+        head = sample
+        # the header is read whole, however long: a 1 MB window cut a long header short
+        while b"\n" not in head and len(head) < _MAX_HEADER_BYTES:
+            more = fh.read(_SNIFF_BYTES)
+            if not more:
+                break
+            head += more
+    if b"\n" not in head and len(head) >= _MAX_HEADER_BYTES:
+        raise InputError(
+            f"{path}: the first line is longer than {_MAX_HEADER_BYTES >> 20} MB; "
+            "it must hold the column names"
+        )
     if not sample.strip():
         raise InputError(f"{path}: the file is empty")
     enc = detect_encoding(sample) if encoding in (None, "auto") else encoding
@@ -163,11 +178,12 @@ def _sniff(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
         codecs.lookup(enc)
     except LookupError:
         raise InputError(f"{path}: unknown encoding {enc!r}") from None
-    text = sample.decode(enc, errors="replace")
+    text = head.decode(enc, errors="replace")
     first_line = text.lstrip("\ufeff").splitlines()[0].replace("\0", "") if text.strip() else ""
     if not first_line.strip():
         raise InputError(f"{path}: the first line is empty; it must hold the column names")
     delimiter = max(_DELIMITERS, key=first_line.count)
+    csv.field_size_limit(max(csv.field_size_limit(), _MAX_FIELD_BYTES))  # a long column name
     try:
         header = next(csv.reader([first_line], delimiter=delimiter))
     except csv.Error as exc:
@@ -333,15 +349,9 @@ def _read_jsonl(
             if not line.strip():
                 continue
             number += 1
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                record, reason = {}, f"not valid JSON ({exc.msg} at column {exc.colno})"
+            record, reason = _json_record(line)
+            if reason:
                 unreadable.append((number, reason))
-            else:
-                if not isinstance(record, dict):
-                    unreadable.append((number, "a JSON line must be an object"))
-                    record = {}
             records.append({column_map.get(k, k): v for k, v in record.items()})
             if len(records) >= chunk_rows:
                 yield _json_batch(records, first, unreadable)
@@ -351,6 +361,31 @@ def _read_jsonl(
         raise InputError(f"{path}: the file is empty")
     if records:
         yield _json_batch(records, first, unreadable)
+
+
+#: A ``\\uD800``-``\\uDFFF`` escape: the line may hold a lone surrogate, which is not text.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _json_record(line: str) -> tuple[dict[str, object], str]:
+    """(record, "") or ({}, why the line is not a record): one bad line is one rejected row."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return {}, f"not valid JSON ({exc.msg} at column {exc.colno})"
+    except RecursionError:
+        return {}, "not a record: JSON nested too deeply"
+    if not isinstance(record, dict):
+        return {}, "a JSON line must be an object"
+    nested = [k for k, v in record.items() if isinstance(v, dict | list)]
+    if nested:
+        return {}, f"field {str(nested[0])[:40]!r} holds a JSON object or array, not a value"
+    if _SURROGATE_ESCAPE.search(line):
+        try:
+            json.dumps(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return {}, "holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not text"
+    return record, ""
 
 
 def _json_batch(

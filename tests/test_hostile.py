@@ -587,3 +587,51 @@ def test_outcomes_outside_the_window_are_rejected(tmp_path):
     rejected = pd.read_csv(tmp_path / "x.csv")
     assert rejected["item_id"].tolist() == ["D0"] and rejected["field"].tolist() == ["inspected_at"]
 
+
+# -- one hostile line is one rejected row ---------------------------------------------------------
+
+
+def _jsonl_record(item: str) -> str:
+    return json.dumps(
+        {
+            "item_id": item,
+            "declared_at": "2026-01-05",
+            "sender_country": "CN",
+            "recipient_country": "DE",
+            "description": "socks",
+            "gross_weight_kg": 1,
+        }
+    )
+
+
+def test_deeply_nested_or_lone_surrogate_json_lines_are_one_rejected_row_each(tmp_path):
+    deep = "[" * 100_000 + "]" * 100_000
+    deep_object = '{"item_id": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    surrogate = _jsonl_record("S1").replace('"socks"', '"socks \\ud800"')
+    lines = [_jsonl_record("A1"), deep, deep_object, surrogate, _jsonl_record("A2")]
+    path = tmp_path / "hostile.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    read, valid, rejects = read_all(path)
+    assert_accounted(read, valid, rejects)
+    assert sorted(rejects["row"]) == [2, 3, 4] and valid["item_id"].tolist() == ["A1", "A2"]
+    result = runner.invoke(app, ["validate", str(path), "--rejects", str(tmp_path / "r.csv")])
+    assert_clean_cli(result)
+    assert result.exit_code == 2
+    out = tmp_path / "s.csv"
+    scored = runner.invoke(
+        app,
+        ["score", str(path), "--out", str(out), "--model", str(parcelrisk.DEFAULT_MODEL_DIR)],
+    )
+    assert_clean_cli(scored)
+    assert scored.exit_code == 2 and len(pd.read_csv(out)) == 2
+
+
+def test_header_line_over_one_megabyte_is_read_whole(tmp_path):
+    good = pd.read_csv(BAD / "valid.csv", dtype=str)
+    # a first column name longer than the sniff window: the real header starts after 1 MB
+    wide = good.assign(**{"x" * 1_100_000: "1"})[["x" * 1_100_000, *good.columns]]
+    path = tmp_path / "wide.csv"
+    wide.to_csv(path, index=False)
+    read, valid, rejects = read_all(path)
+    assert_accounted(read, valid, rejects)
+    assert read == len(good) and rejects.empty, rejects.head()
