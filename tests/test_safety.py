@@ -880,3 +880,79 @@ def parcelrisk_load(path):
     import parcelrisk
 
     return parcelrisk.load_model(path)
+
+
+# -- 11. crafted or malformed model files: one line, never a crash inside LightGBM ----------------
+
+
+def _model_copy(tmp_path: Path, name: str) -> Path:
+
+    from parcelrisk.api import DEFAULT_MODEL_DIR
+
+    folder = tmp_path / name
+    shutil.copytree(DEFAULT_MODEL_DIR, folder)
+    return folder
+
+
+def _reseal(folder: Path) -> None:
+    """Recompute the checksums, as an attacker who can write the folder would."""
+    import hashlib
+    import json
+
+    meta = json.loads((folder / "metadata.json").read_text())
+    for name in meta["checksums"]:
+        meta["checksums"][name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    (folder / "metadata.json").write_text(json.dumps(meta))
+
+
+def test_crafted_booster_with_out_of_range_split_feature_is_refused(tmp_path):
+    from parcelrisk.errors import ModelError
+    from parcelrisk.model import load_model
+
+    crafted = {}
+    for name, old, new in (
+        ("split_feature", "split_feature=11 67", "split_feature=9999 67"),
+        ("child", "left_child=1 -1 9", "left_child=1 -99 9"),
+        ("leaves", "num_leaves=15", "num_leaves=40"),
+        ("cat", "cat_boundaries=0 1 2", "cat_boundaries=0 1 9"),
+    ):
+        folder = _model_copy(tmp_path, name)
+        text = (folder / "model.txt").read_text()
+        assert old in text
+        (folder / "model.txt").write_text(text.replace(old, new, 1))
+        _reseal(folder)
+        crafted[name] = folder
+        with pytest.raises(ModelError, match="model.txt"):
+            load_model(folder)
+    result = runner.invoke(app, _score_args(BAD / "valid.csv", tmp_path / "s.csv")[:-2] + [
+        "--model", str(crafted["split_feature"])])  # fmt: skip
+    _one_line_error(result, "model.txt")
+
+
+def test_malformed_metadata_or_pipeline_is_one_line(tmp_path):
+    cases = {
+        "metadata_list": ("metadata.json", "[]", False),
+        "metadata_text": ("metadata.json", "{not json", False),
+        "metadata_bytes": ("metadata.json", "\udcff", False),
+        "pipeline_text": ("pipeline.json", "{not json", True),
+        "pipeline_list": ("pipeline.json", "[1, 2]", True),
+        "pipeline_empty": ("pipeline.json", '{"format_version": 1}', True),
+        "calibrator": ("pipeline.json", None, True),
+    }
+    for name, (file, content, reseal) in cases.items():
+        folder = _model_copy(tmp_path, name)
+        if content is None:  # a calibrator with the wrong fields
+            import json
+
+            pipeline = json.loads((folder / file).read_text())
+            pipeline["calibrator"] = {"x": "a", "evil": 1}
+            content = json.dumps(pipeline)
+        (folder / file).write_bytes(content.encode("utf-8", errors="surrogateescape"))
+        if reseal:
+            _reseal(folder)
+        result = runner.invoke(
+            app,
+            ["score", str(BAD / "valid.csv"), "--out", str(tmp_path / "s.csv"), "--model",
+             str(folder)],
+        )  # fmt: skip
+        _one_line_error(result, str(folder))
