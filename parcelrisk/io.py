@@ -56,6 +56,8 @@ __all__ = [
 ROW = "row"
 DEFAULT_CHUNK_ROWS = 250_000
 _SNIFF_BYTES = 1 << 20
+#: Largest column map read (a few hundred lines at most in practice).
+_MAX_COLUMN_MAP_BYTES = 1 << 20
 #: Longest header line read (column names); longer is refused in one line.
 _MAX_HEADER_BYTES = 64 << 20
 #: Bytes of CSV parsed at a time (pyarrow's block); chunks are gathered from blocks.
@@ -90,11 +92,26 @@ def load_column_map(path: str | os.PathLike[str] | None) -> dict[str, str]:
         return {}
     p = Path(path)
     try:
-        loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+        with p.open("rb") as fh:  # at most a bounded size: the path may be a device or a pipe
+            data = fh.read(_MAX_COLUMN_MAP_BYTES + 1)
     except OSError as exc:
         raise InputError(f"{p}: cannot read column map ({exc.strerror})") from None
+    if len(data) > _MAX_COLUMN_MAP_BYTES:
+        raise InputError(
+            f"{p}: column map is larger than {_MAX_COLUMN_MAP_BYTES >> 10} KB; "
+            "it should hold a few lines 'their column: schema column'"
+        )
+    try:
+        loaded = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{p}: column map is not UTF-8 text (byte {exc.start + 1} is invalid)"
+        ) from None
+    except RecursionError:
+        raise InputError(f"{p}: column map is not valid YAML (nested too deeply)") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"{p}: column map is not valid YAML ({exc})") from None
+        detail = " ".join(str(exc).split())  # YAML errors span lines; the message is one
+        raise InputError(f"{p}: column map is not valid YAML ({detail})") from None
     if not isinstance(loaded, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
     ):

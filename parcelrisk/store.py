@@ -400,6 +400,11 @@ def entity_keys(frame: pd.DataFrame, secret: bytes) -> pd.DataFrame:
     return pd.DataFrame({f"{kind}_key": keys[kind] for kind in ENTITY_KINDS}, index=index)
 
 
+def _quoted(identifier: str) -> str:
+    """A SQL identifier in double quotes (the catalog is named after the file: data, not SQL)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def connect_duckdb(path: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection that never installs or loads extensions (:data:`DUCKDB_CONFIG`)."""
     return duckdb.connect(path, read_only=read_only, config=dict(DUCKDB_CONFIG))
@@ -1120,7 +1125,7 @@ class ManifestOverlay:
             _run(self.con, _DDL)
         catalog = _run(self.con, "SELECT current_database()")[0][0]
         #: The stored items (an empty table without a store).
-        self.history_table = f'"{catalog}".main.items'
+        self.history_table = _quoted(catalog) + ".main.items"
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._files: list[Path] = []

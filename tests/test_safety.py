@@ -956,3 +956,33 @@ def test_malformed_metadata_or_pipeline_is_one_line(tmp_path):
              str(folder)],
         )  # fmt: skip
         _one_line_error(result, str(folder))
+
+
+# -- 12. one line where the contract promises one line -------------------------------------------
+
+
+def test_history_add_of_a_missing_file_is_one_line(tmp_path):
+    result = runner.invoke(
+        app, ["history", "add", str(tmp_path / "nope.csv"), "--store", str(tmp_path / "h.duckdb")]
+    )
+    _one_line_error(result, "nope.csv", "no such file")
+
+
+def test_store_file_name_with_a_quote_is_data_not_sql(tmp_path):
+    store = tmp_path / "we\"ird'.duckdb"
+    added = runner.invoke(app, ["history", "add", str(BAD / "valid.csv"), "--store", str(store)])
+    assert added.exit_code == 0, added.output + added.stderr
+    out = tmp_path / "s.csv"
+    result = runner.invoke(app, _score_args(BAD / "valid.csv", out, "--store", str(store)))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert len(pd.read_csv(out)) == 5
+
+
+def test_column_map_that_is_not_text_or_is_a_device_is_one_line(tmp_path):
+    bad_utf8 = tmp_path / "map.yaml"
+    bad_utf8.write_bytes(b"Parcel\xff: item_id\n")
+    huge = tmp_path / "huge.yaml"
+    huge.write_text("a: b\n" * 400_000)  # 2 MB: no column map is that long
+    for path in (bad_utf8, Path("/dev/zero"), huge):
+        result = runner.invoke(app, ["validate", str(BAD / "valid.csv"), "--columns", str(path)])
+        _one_line_error(result, str(path))
