@@ -21,7 +21,6 @@ whole file at once (tested), whatever the chunk size.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -52,6 +51,7 @@ from parcelrisk.scoring import (
     select_positions,
 )
 from parcelrisk.store import ManifestOverlay, entity_keys, secret_from_env
+from parcelrisk.tempfiles import private_file, private_tempdir
 from parcelrisk.validate import Validator, drop_labels
 
 __all__ = ["FileScore", "score_file", "PSEUDONYM_COLUMNS"]
@@ -175,7 +175,8 @@ def score_file(
     rows_read = 0
     ignored: set[str] = set()  # label columns: never used at scoring time
     secret = model.features.secret or secret_from_env()
-    with tempfile.TemporaryDirectory(prefix="parcelrisk-") as tmp:
+    # parcelrisk-<pid>-*, 0700, files 0600; folders of killed runs are removed first
+    with private_tempdir() as tmp:
         parts: list[Path] = []
         n_valid = 0
         # the overlay (every valid item, keyed) is only needed until the profiles are computed:
@@ -191,7 +192,7 @@ def score_file(
                 report("validated", result.rows_read)
                 rejects.append(result.rejects)
                 if len(result.valid):
-                    part = Path(tmp) / f"part-{len(parts):05d}.parquet"
+                    part = private_file(Path(tmp) / f"part-{len(parts):05d}.parquet")
                     result.valid.to_parquet(part)
                     parts.append(part)
                     n_valid += len(result.valid)

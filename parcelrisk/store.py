@@ -1138,10 +1138,12 @@ class ManifestOverlay:
             return
         import pyarrow.parquet as pq
 
+        from parcelrisk.tempfiles import private_file
+
         table = keyed_items(frame, self.secret)
         # qid: the item's position among the manifest's valid rows, in file order
         qid = pa.array(np.arange(self.rows, self.rows + len(frame), dtype=np.int64))
-        path = self.folder / f"keyed-{len(self._files):05d}.parquet"
+        path = private_file(self.folder / f"keyed-{len(self._files):05d}.parquet")
         pq.write_table(
             table.select(list(self.COLUMNS)).add_column(0, "qid", qid), path, compression="none"
         )

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["private_tempdir", "remove_stale", "make_private", "PREFIX"]
+__all__ = ["private_tempdir", "remove_stale", "private_file", "PREFIX"]
 
 PREFIX = "parcelrisk-"
 _NAME = re.compile(rf"^{PREFIX}(\d+)-")
@@ -65,6 +65,12 @@ def private_tempdir() -> Iterator[Path]:
         yield Path(tmp)
 
 
-def make_private(path: str | os.PathLike[str]) -> None:
-    """Files in a temporary folder hold personal data: readable by their owner only (0600)."""
-    os.chmod(path, 0o600)
+def private_file(path: str | os.PathLike[str]) -> Path:
+    """Create (or truncate) ``path`` readable by its owner only (0600) and return it.
+
+    Writers that open the path afterwards (pyarrow, pandas) truncate it and keep the
+    mode, so rows with names and addresses are never in a file others could read.
+    """
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
+    os.chmod(path, 0o600)  # an existing file keeps its old mode through O_CREAT
+    return Path(path)

@@ -604,6 +604,17 @@ def _parcelrisk_temp_folders() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("parcelrisk-*")}
 
 
+@pytest.fixture
+def own_tmpdir(tmp_path, monkeypatch) -> Path:
+    """A temporary folder of this test only (other processes use the shared one meanwhile)."""
+    import tempfile
+
+    folder = tmp_path / "tmpdir"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
 def test_registry_model_loads_through_the_data_only_loader_and_leaves_nothing(registry, tmp_path):
     from parcelrisk.api import DEFAULT_MODEL_DIR
 
@@ -624,7 +635,7 @@ def test_registry_model_loads_through_the_data_only_loader_and_leaves_nothing(re
     assert _parcelrisk_temp_folders() <= before
 
 
-def test_registry_uri_that_resolves_to_nothing_is_one_line(tmp_path, monkeypatch):
+def test_registry_uri_that_resolves_to_nothing_is_one_line(tmp_path, monkeypatch, own_tmpdir):
     """Issue 19.6: no MLflow traceback, no mlflow.db in the working folder, no temp folder left."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
@@ -636,7 +647,7 @@ def test_registry_uri_that_resolves_to_nothing_is_one_line(tmp_path, monkeypatch
             ["score", str(BAD / "valid.csv"), "--out", str(tmp_path / "s.csv"), "--model", uri],
         )
         _one_line_error(result, uri)
-    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tmpdir"]  # no mlflow.db
     assert _parcelrisk_temp_folders() <= before
 
 
@@ -986,3 +997,42 @@ def test_column_map_that_is_not_text_or_is_a_device_is_one_line(tmp_path):
     for path in (bad_utf8, Path("/dev/zero"), huge):
         result = runner.invoke(app, ["validate", str(BAD / "valid.csv"), "--columns", str(path)])
         _one_line_error(result, str(path))
+
+
+# -- 13. nothing left behind --------------------------------------------------------------------
+
+
+def test_stale_temp_folders_of_dead_runs_are_removed_and_rows_are_private(tmp_path, monkeypatch):
+    import tempfile
+
+    import parcelrisk.batch as batch
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = temp / f"parcelrisk-{dead.pid}-abc123"
+    stale.mkdir(mode=0o700)
+    (stale / "part-00000.parquet").write_bytes(b"names and addresses")
+    alive = temp / f"parcelrisk-{os.getppid()}-live"  # a running process's folder stays
+    alive.mkdir()
+    other = temp / "someone-else"
+    other.mkdir()
+    modes: dict[str, int] = {}
+    original = batch._predict_parts
+
+    def spy(parts, *args, **kwargs):
+        for part in parts:
+            modes[part.name] = part.stat().st_mode & 0o777
+            modes["folder"] = part.parent.stat().st_mode & 0o777
+        return original(parts, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "_predict_parts", spy)
+    result = runner.invoke(app, _score_args(BAD / "valid.csv", tmp_path / "s.csv"))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert not stale.exists() and alive.exists() and other.exists()
+    assert modes and all(
+        mode == (0o700 if name == "folder" else 0o600) for name, mode in modes.items()
+    )
+    assert sorted(p.name for p in temp.iterdir()) == [alive.name, other.name]  # own folder removed
