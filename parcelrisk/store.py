@@ -63,7 +63,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from parcelrisk.errors import InputError, StoreError
+from parcelrisk.errors import ConfigError, InputError, StoreError
 from parcelrisk.schema import OUTCOMES, LabelSchema, ManifestSchema, RejectSchema
 
 __all__ = [
@@ -77,7 +77,9 @@ __all__ = [
     "ABBREVIATIONS",
     "DEFAULT_STORE_NAME",
     "DEV_SECRET",
+    "MIN_SECRET_BYTES",
     "connect_duckdb",
+    "demo_mode",
 ]
 
 M = ManifestSchema
@@ -89,6 +91,8 @@ DEFAULT_STORE_NAME = "parcelrisk_history.duckdb"
 #: Development secret used when ``PARCELRISK_SECRET`` is unset. Public: never use it in production.
 DEV_SECRET = b"parcelrisk-development-secret-do-not-use-in-production"
 SCHEMA_VERSION = "1"
+#: Shortest ``PARCELRISK_SECRET`` accepted outside tests and demos (HMAC-SHA256 key).
+MIN_SECRET_BYTES = 32
 
 #: Entity kinds, in the order of :data:`KEY_COLUMNS`.
 ENTITY_KINDS = ("sender", "recipient", "address", "phone", "email")
@@ -139,14 +143,28 @@ _open_lock = threading.Lock()
 # -- secret ---------------------------------------------------------------------------------
 
 
+def demo_mode() -> bool:
+    """``$PARCELRISK_DEMO`` set (tests, demos): short secrets and the development secret allowed."""
+    return os.environ.get("PARCELRISK_DEMO", "").strip().lower() in ("1", "true", "yes")
+
+
 def secret_from_env() -> bytes:
     """The HMAC secret: ``$PARCELRISK_SECRET`` (UTF-8), else :data:`DEV_SECRET` with a warning.
 
-    Production must set ``PARCELRISK_SECRET``; the development default is public.
+    Production must set ``PARCELRISK_SECRET`` to at least :data:`MIN_SECRET_BYTES` bytes
+    (a shorter one is a :class:`~parcelrisk.errors.ConfigError` unless :func:`demo_mode`);
+    the development default is public.
     """
     value = os.environ.get("PARCELRISK_SECRET", "")
     if value:
-        return value.encode("utf-8")
+        secret = value.encode("utf-8")
+        if len(secret) < MIN_SECRET_BYTES and not demo_mode():
+            raise ConfigError(
+                f"PARCELRISK_SECRET is {len(secret)} bytes; use at least {MIN_SECRET_BYTES} "
+                "random bytes, e.g. python3 -c 'import secrets; print(secrets.token_hex(32))' "
+                "(PARCELRISK_DEMO=1 allows short secrets in tests and demos)"
+            )
+        return secret
     warnings.warn(
         "PARCELRISK_SECRET is not set: entity keys use the public development secret "
         "(set PARCELRISK_SECRET in production)",

@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from parcelrisk.errors import InputError, StoreError
+from parcelrisk.errors import ConfigError, InputError, StoreError
 from parcelrisk.io import (
     DEFAULT_CHUNK_ROWS,
     check_outputs,
@@ -32,7 +32,13 @@ from parcelrisk.io import (
     write_frame,
 )
 from parcelrisk.schema import RejectSchema
-from parcelrisk.store import HistoryStore, default_store_path
+from parcelrisk.store import (
+    DEV_SECRET,
+    HistoryStore,
+    default_store_path,
+    demo_mode,
+    secret_from_env,
+)
 from parcelrisk.validate import validate_batches
 
 __all__ = ["history_app", "outcomes_app", "watchlist_app"]
@@ -151,6 +157,13 @@ def history_add(
             help="Read plain numbers in date columns as seconds since 1970-01-01 UTC.",
         ),
     ] = False,
+    allow_dev_secret: Annotated[
+        bool,
+        typer.Option(
+            "--allow-dev-secret",
+            help="Key a demo store with the public development secret (PARCELRISK_SECRET unset).",
+        ),
+    ] = False,
     chunk_rows: Annotated[
         int, typer.Option("--chunk-rows", min=1, hidden=True, help="Records per transaction.")
     ] = DEFAULT_CHUNK_ROWS,
@@ -172,10 +185,17 @@ def history_add(
     batches = iter_manifest(
         manifest, column_map=load_column_map(columns), encoding=encoding, chunk_rows=chunk_rows
     )
+    secret = secret_from_env()
+    if secret == DEV_SECRET and not (allow_dev_secret or demo_mode()):
+        raise ConfigError(
+            "PARCELRISK_SECRET is not set: keyed with the public development secret, the "
+            "store's keys could be reversed by hashing guessed names; set PARCELRISK_SECRET "
+            "(32+ random bytes), or pass --allow-dev-secret for a demo store"
+        )
     digest = _file_sha256(manifest)
     read = valid = added = 0
     reject_frames: list[pd.DataFrame] = []
-    with HistoryStore.open(path) as history:
+    with HistoryStore.open(path, secret=secret) as history:
         for result in validate_batches(batches, manifest, epoch_dates):
             try:
                 added += history.add_manifest(result.valid, manifest_hash=digest)

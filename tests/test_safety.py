@@ -1036,3 +1036,36 @@ def test_stale_temp_folders_of_dead_runs_are_removed_and_rows_are_private(tmp_pa
         mode == (0o700 if name == "folder" else 0o600) for name, mode in modes.items()
     )
     assert sorted(p.name for p in temp.iterdir()) == [alive.name, other.name]  # own folder removed
+
+
+# -- 14. the entity-key secret --------------------------------------------------------------------
+
+
+def test_short_secret_refused_and_history_add_refuses_the_dev_secret_unless_asked(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv("PARCELRISK_DEMO", raising=False)  # as in production
+    manifest = str(BAD / "valid.csv")
+    store = tmp_path / "h.duckdb"
+    monkeypatch.setenv("PARCELRISK_SECRET", "x")
+    for args in (
+        ["history", "add", manifest, "--store", str(store)],
+        _score_args(BAD / "valid.csv", tmp_path / "s.csv"),
+    ):
+        _one_line_error(runner.invoke(app, args), "PARCELRISK_SECRET", "32")
+    assert not store.exists()
+    monkeypatch.delenv("PARCELRISK_SECRET")
+    refused = runner.invoke(app, ["history", "add", manifest, "--store", str(store)])
+    _one_line_error(refused, "development secret", "--allow-dev-secret")
+    assert not store.exists()
+    asked = runner.invoke(
+        app, ["history", "add", manifest, "--store", str(store), "--allow-dev-secret"]
+    )
+    assert asked.exit_code == 0, asked.output + asked.stderr
+    monkeypatch.setenv("PARCELRISK_SECRET", "k" * 32)
+    strong = runner.invoke(app, ["history", "add", manifest, "--store", str(tmp_path / "p.duckdb")])
+    assert strong.exit_code == 0, strong.output + strong.stderr
+    monkeypatch.setenv("PARCELRISK_DEMO", "1")  # tests and demos may use a short secret
+    monkeypatch.setenv("PARCELRISK_SECRET", "short")
+    demo = runner.invoke(app, ["history", "add", manifest, "--store", str(tmp_path / "d.duckdb")])
+    assert demo.exit_code == 0, demo.output + demo.stderr
