@@ -1069,3 +1069,30 @@ def test_short_secret_refused_and_history_add_refuses_the_dev_secret_unless_aske
     monkeypatch.setenv("PARCELRISK_SECRET", "short")
     demo = runner.invoke(app, ["history", "add", manifest, "--store", str(tmp_path / "d.duckdb")])
     assert demo.exit_code == 0, demo.output + demo.stderr
+
+
+def test_ctrl_c_during_start_up_is_one_line():
+    """SIGINT while the command is still importing its libraries: exit 130, one line."""
+    # once a library of the start-up is loaded (before: the interpreter's own start-up)
+    for library in ("numpy", "pyarrow", "lib_lightgbm"):
+        proc = subprocess.Popen(
+            [*CLI, "validate", str(BAD / "valid.csv")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if library in Path(f"/proc/{proc.pid}/maps").read_text():
+                    break
+            except OSError:
+                pass
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+        assert "Traceback" not in stderr + stdout, stderr
+        if proc.returncode != 0:  # a fast machine may have finished: then nothing to check
+            assert proc.returncode == 130, (library, proc.returncode, stderr)
+            assert len(stderr.strip().splitlines()) == 1, stderr
+            assert stderr.startswith("interrupted"), stderr
