@@ -103,7 +103,7 @@ def check_registered_folder(local: Path, uri: str) -> Path:
         if p.suffix.lower() in _CODE_SUFFIXES or (p.is_dir() and p.name == "code")
     )
     if extras or code_files:
-        shown = ", ".join([*extras, *code_files][:5])
+        shown = ", ".join(sorted({*extras, *code_files})[:5])
         raise ModelError(f"{refuse} (it carries code or pickles: {shown})")
     data = pyfunc.get("data")
     folder = (local / str(data)).resolve() if isinstance(data, str) else None
