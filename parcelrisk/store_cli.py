@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -33,7 +34,6 @@ from parcelrisk.io import (
 )
 from parcelrisk.schema import RejectSchema
 from parcelrisk.store import (
-    DEV_SECRET,
     HistoryStore,
     default_store_path,
     demo_mode,
@@ -185,13 +185,15 @@ def history_add(
     batches = iter_manifest(
         manifest, column_map=load_column_map(columns), encoding=encoding, chunk_rows=chunk_rows
     )
-    secret = secret_from_env()
-    if secret == DEV_SECRET and not (allow_dev_secret or demo_mode()):
+    # checked before secret_from_env, whose warning about the development secret would
+    # otherwise precede the refusal
+    if not os.environ.get("PARCELRISK_SECRET") and not (allow_dev_secret or demo_mode()):
         raise ConfigError(
             "PARCELRISK_SECRET is not set: keyed with the public development secret, the "
             "store's keys could be reversed by hashing guessed names; set PARCELRISK_SECRET "
             "(32+ random bytes), or pass --allow-dev-secret for a demo store"
         )
+    secret = secret_from_env()
     digest = _file_sha256(manifest)
     read = valid = added = 0
     reject_frames: list[pd.DataFrame] = []
