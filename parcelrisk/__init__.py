@@ -9,6 +9,7 @@ The data flows one way, and the modules follow it::
 'item_id'
 """
 
+from parcelrisk import _startup  # noqa: F401  (first: Ctrl-C while the command starts)
 from parcelrisk.api import DEFAULT_MODEL_DIR, Model, Scored, load_model
 from parcelrisk.errors import ConfigError, InputError, ModelError, ParcelRiskError, StoreError
 from parcelrisk.io import iter_manifest, read_manifest

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from parcelrisk.explain import explain_long, explain_long_empty
 from parcelrisk.model import ParcelRiskModel
 from parcelrisk.model import load_model as _load_folder
 from parcelrisk.scoring import ScoreOptions, empty_scored, load_templates_for, score_frame
-from parcelrisk.validate import validate_frame
+from parcelrisk.validate import drop_labels, labels_ignored_notice, validate_frame
 
 __all__ = ["Model", "Scored", "load_model", "DEFAULT_MODEL_DIR"]
 
@@ -63,8 +63,12 @@ class Model:
         seed: int = 0,
         scored_at: str | None = None,
     ) -> Scored:
-        """Validate and score a manifest frame; bad rows come back in ``rejects``, not as an exception."""
-        checked = validate_frame(manifest)
+        """Validate and score a manifest frame; bad rows come back in ``rejects``, not as an exception.
+
+        Label columns (``inspected``, ``outcome``, ...) are ignored with a warning: outcomes
+        come only from the history store.
+        """
+        checked = validate_frame(_without_labels(manifest))
         options = ScoreOptions(
             capacity=capacity,
             budget=budget,
@@ -86,7 +90,7 @@ class Model:
         Positive ranks raise the risk (1 = strongest); negative ranks lower it.
         Profiles use the whole manifest; ``items`` limits which item_ids are explained.
         """
-        valid = validate_frame(manifest).valid
+        valid = validate_frame(_without_labels(manifest)).valid
         features, context = self._model.features.transform_with_context(valid)
         rows = (
             valid.index if items is None else valid.index[valid["item_id"].isin(items).to_numpy()]
@@ -111,22 +115,24 @@ class Model:
         return match.iloc[0]
 
 
+def _without_labels(manifest: pd.DataFrame) -> pd.DataFrame:
+    """The manifest without label columns, with one warning if it had any."""
+    frame, dropped = drop_labels(manifest)
+    if dropped:
+        warnings.warn(labels_ignored_notice(dropped, "the manifest"), UserWarning, stacklevel=3)
+    return frame
+
+
 def resolve_model(
     ref: str | Path, *, store: Any = None, secret: bytes | None = None
 ) -> ParcelRiskModel:
     """The pipeline behind a model folder or an MLflow URI (``models:/parcelrisk@champion``)."""
     text = str(ref)
     if text.startswith(("models:/", "runs:/", "mlflow-artifacts:/")):
-        import mlflow
+        # data only: MLmodel checked, folder loaded by parcelrisk (no MLflow loader, no pickle)
+        from parcelrisk.tracking import load_registered
 
-        from parcelrisk.tracking import configure_tracking
-
-        configure_tracking()
-        local = mlflow.artifacts.download_artifacts(
-            text, dst_path=tempfile.mkdtemp(prefix="parcelrisk-")
-        )
-        folder = next(p.parent for p in (Path(local) / "data").rglob("metadata.json"))
-        return _load_folder(folder, store=store, secret=secret)
+        return load_registered(text, store=store, secret=secret)
     return _load_folder(ref, store=store, secret=secret)
 
 

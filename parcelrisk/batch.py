@@ -21,7 +21,6 @@ whole file at once (tested), whatever the chunk size.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,7 +36,7 @@ from parcelrisk.features.value import value_in_eur
 from parcelrisk.io import DEFAULT_CHUNK_ROWS, iter_manifest
 from parcelrisk.model import ParcelRiskModel
 from parcelrisk.profiles import FileProfiles
-from parcelrisk.schema import RejectSchema
+from parcelrisk.schema import LABEL_COLUMNS, RejectSchema
 from parcelrisk.scoring import (
     Predictions,
     ScoreOptions,
@@ -52,7 +51,8 @@ from parcelrisk.scoring import (
     select_positions,
 )
 from parcelrisk.store import ManifestOverlay, entity_keys, secret_from_env
-from parcelrisk.validate import Validator
+from parcelrisk.tempfiles import private_file, private_tempdir
+from parcelrisk.validate import Validator, drop_labels
 
 __all__ = ["FileScore", "score_file", "PSEUDONYM_COLUMNS"]
 
@@ -83,6 +83,8 @@ class FileScore:
     preds: Predictions | None = None  # None: every row rejected
     selection: Selection | None = None
     pseudonyms: pd.DataFrame | None = None
+    #: Label columns of the manifest that were ignored (outcomes come only from the store).
+    ignored_labels: tuple[str, ...] = ()
 
     @property
     def n_scored(self) -> int:
@@ -157,20 +159,24 @@ def score_file(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     pseudonymize: bool = False,
     progress: Callable[[str, int], None] | None = None,
+    epoch_dates: bool = False,
 ) -> FileScore:
     """Validate and score a manifest file chunk by chunk (see the module docstring).
 
     ``pseudonymize`` adds the keyed hashes ``sender_key``, ``recipient_key`` and
-    ``address_key`` to the output; ``progress(stage, rows)`` is called per chunk.
+    ``address_key`` to the output; ``progress(stage, rows)`` is called per chunk;
+    ``epoch_dates`` reads plain numbers in date columns as epoch seconds.
     """
     report = progress or (lambda stage, rows: None)
     opts = options or ScoreOptions()
     _check_options(opts)
-    validator = Validator(str(path))
+    validator = Validator(str(path), epoch_dates)
     rejects: list[pd.DataFrame] = []
     rows_read = 0
+    ignored: set[str] = set()  # label columns: never used at scoring time
     secret = model.features.secret or secret_from_env()
-    with tempfile.TemporaryDirectory(prefix="parcelrisk-") as tmp:
+    # parcelrisk-<pid>-*, 0700, files 0600; folders of killed runs are removed first
+    with private_tempdir() as tmp:
         parts: list[Path] = []
         n_valid = 0
         # the overlay (every valid item, keyed) is only needed until the profiles are computed:
@@ -179,12 +185,14 @@ def score_file(
             for batch in iter_manifest(
                 path, column_map=column_map, encoding=encoding, chunk_rows=chunk_rows
             ):
-                result = validator.validate(batch)
+                frame, dropped = drop_labels(batch.frame)
+                ignored.update(dropped)
+                result = validator.validate(replace(batch, frame=frame))
                 rows_read += result.rows_read
                 report("validated", result.rows_read)
                 rejects.append(result.rejects)
                 if len(result.valid):
-                    part = Path(tmp) / f"part-{len(parts):05d}.parquet"
+                    part = private_file(Path(tmp) / f"part-{len(parts):05d}.parquet")
                     result.valid.to_parquet(part)
                     parts.append(part)
                     n_valid += len(result.valid)
@@ -211,6 +219,7 @@ def score_file(
                 rows_read,
                 model,
                 opts,
+                ignored_labels=_in_schema_order(ignored),
             )
         preds, draw, keys, explained = _predict_parts(
             parts, profiles, model, opts, secret if pseudonymize else None, report
@@ -239,8 +248,21 @@ def score_file(
     )
     report("explained", len(contrib))
     return FileScore(
-        _concat_rejects(rejects), long, contrib, rows_read, model, opts, preds, selection, keys
+        _concat_rejects(rejects),
+        long,
+        contrib,
+        rows_read,
+        model,
+        opts,
+        preds,
+        selection,
+        keys,
+        _in_schema_order(ignored),
     )
+
+
+def _in_schema_order(columns: set[str]) -> tuple[str, ...]:
+    return tuple(c for c in LABEL_COLUMNS if c in columns)
 
 
 def _predict_parts(

@@ -25,6 +25,7 @@ from rich.table import Table
 from parcelrisk.errors import InputError, ParcelRiskError
 from parcelrisk.io import (
     DEFAULT_CHUNK_ROWS,
+    check_outputs,
     iter_manifest,
     load_column_map,
     read_manifest,
@@ -55,6 +56,13 @@ ColumnsOption = Annotated[
 EncodingOption = Annotated[
     str,
     typer.Option("--encoding", help="Text encoding of CSV/JSONL input: auto, utf-8, latin-1, ..."),
+]
+EpochDatesOption = Annotated[
+    bool,
+    typer.Option(
+        "--epoch-dates",
+        help="Read plain numbers in date columns as seconds since 1970-01-01 UTC.",
+    ),
 ]
 ChunkRowsOption = Annotated[
     int,
@@ -114,15 +122,17 @@ def validate(
     ] = None,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
+    epoch_dates: EpochDatesOption = False,
     chunk_rows: ChunkRowsOption = DEFAULT_CHUNK_ROWS,
 ) -> None:
     """Check a manifest against the schema and report what would be rejected, and why."""
+    check_outputs({"--rejects": rejects}, {"MANIFEST": manifest, "--columns": columns})
     batches = iter_manifest(
         manifest, column_map=load_column_map(columns), encoding=encoding, chunk_rows=chunk_rows
     )
     read = valid = 0
     reject_frames: list[pd.DataFrame] = []
-    for result in validate_batches(batches, manifest):
+    for result in validate_batches(batches, manifest, epoch_dates):
         read += result.rows_read
         valid += result.rows_valid
         reject_frames.append(result.rejects)
@@ -311,20 +321,23 @@ def train(
 @user_errors
 def evaluate(
     data: Annotated[Path, typer.Option("--data", help="Labelled manifest of a recent period.")],
-    model_ref: Annotated[Path, typer.Option("--model", help="Model folder.")] = DEFAULT_MODEL,
+    model_ref: Annotated[str, typer.Option("--model", help="Model folder or models:/ URI.")] = str(
+        DEFAULT_MODEL
+    ),
     store: StoreOption = None,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
 ) -> None:
     """Evaluate a model at inspection capacity on labelled data, against the legacy rules."""
-    from parcelrisk.model import load_model, load_params
+    from parcelrisk.api import resolve_model
+    from parcelrisk.model import load_params
     from parcelrisk.schema import TRUTH_COLUMNS
     from parcelrisk.train import evaluation_table
 
     valid, _rejects, _read = _read_valid(data, columns, encoding)
     truth = valid[[c for c in TRUTH_COLUMNS if c in valid]]
     with _maybe_store(store) as history:
-        model = load_model(model_ref, store=history)
+        model = resolve_model(model_ref, store=history)
         features = model.features.transform(valid.drop(columns=list(truth.columns)))
         ranking = pd.Series(model.raw_margin(features), index=valid.index)
     table = evaluation_table(valid, ranking, truth if len(truth.columns) else None, load_params())
@@ -408,6 +421,7 @@ def score(
             "the report shows no party data.",
         ),
     ] = False,
+    epoch_dates: EpochDatesOption = False,
     chunk_rows: ChunkRowsOption = DEFAULT_CHUNK_ROWS,
 ) -> None:
     """Score a manifest, select today's inspections and say why, item by item."""
@@ -418,6 +432,11 @@ def score(
     from parcelrisk.scoring import ScoreOptions
 
     started = time.perf_counter()
+    rejects_path = rejects or out_path.with_name(out_path.stem + ".rejects.csv")
+    check_outputs(
+        {"--out": out_path, "--rejects": rejects_path, "--report": report_path},
+        {"MANIFEST": manifest, "--columns": columns, "--store": store},
+    )
     options = ScoreOptions(
         capacity=capacity, budget=budget, explain=explain, seed=seed, scored_at=scored_at
     )
@@ -433,10 +452,15 @@ def score(
             chunk_rows=chunk_rows,
             pseudonymize=pseudonymize,
             progress=progress,
+            epoch_dates=epoch_dates,
         )
     all_rejects, read = result.rejects, result.rows_read
+    if result.ignored_labels:
+        from parcelrisk.validate import labels_ignored_notice
+
+        notice = labels_ignored_notice(result.ignored_labels, manifest.name)
+        err.print(f"notice: {notice}", highlight=False, soft_wrap=True)
     write_frames(result.iter_scored(), out_path)
-    rejects_path = rejects or out_path.with_name(out_path.stem + ".rejects.csv")
     if len(all_rejects) or rejects is not None:
         write_frame(all_rejects, rejects_path)
     if report_path is not None:
@@ -510,10 +534,14 @@ def explain_item(
 ) -> None:
     """Print one item's score, band and every reason with its contribution."""
     import parcelrisk
+    from parcelrisk.validate import drop_labels, labels_ignored_notice
 
-    manifest_rows = read_manifest(
-        manifest, column_map=load_column_map(columns), encoding=encoding
-    ).frame
+    manifest_rows, ignored = drop_labels(
+        read_manifest(manifest, column_map=load_column_map(columns), encoding=encoding).frame
+    )
+    if ignored:
+        notice = labels_ignored_notice(ignored, manifest.name)
+        err.print(f"notice: {notice}", highlight=False, soft_wrap=True)
     with _maybe_store(store) as history:
         model = parcelrisk.load_model(model_ref, store=history)
         row = model.score_one(manifest_rows, item)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["ParcelRiskError", "InputError", "ModelError", "StoreError", "ConfigError"]
+__all__ = [
+    "ParcelRiskError",
+    "InputError",
+    "ModelError",
+    "StoreError",
+    "ConfigError",
+    "OutputError",
+]
 
 
 class ParcelRiskError(Exception):
@@ -25,3 +32,8 @@ class StoreError(ParcelRiskError):
 
 class ConfigError(ParcelRiskError):
     """A configuration or reference file is missing or malformed."""
+
+
+class OutputError(ParcelRiskError):
+    """An output cannot be written: it would replace an input or another output, it is not a
+    regular file, or the write failed (disk full, no permission)."""

@@ -25,6 +25,7 @@ import io
 import itertools
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import yaml
 
-from parcelrisk.errors import InputError
+from parcelrisk.errors import InputError, OutputError
 
 __all__ = [
     "RawBatch",
@@ -47,6 +48,7 @@ __all__ = [
     "detect_encoding",
     "atomic_path",
     "write_frame",
+    "check_outputs",
     "ROW",
 ]
 
@@ -54,6 +56,10 @@ __all__ = [
 ROW = "row"
 DEFAULT_CHUNK_ROWS = 250_000
 _SNIFF_BYTES = 1 << 20
+#: Largest column map read (a few hundred lines at most in practice).
+_MAX_COLUMN_MAP_BYTES = 1 << 20
+#: Longest header line read (column names); longer is refused in one line.
+_MAX_HEADER_BYTES = 64 << 20
 #: Bytes of CSV parsed at a time (pyarrow's block); chunks are gathered from blocks.
 _CSV_BLOCK_BYTES = 4 << 20
 _MAX_FIELD_BYTES = (1 << 31) - 1
@@ -86,11 +92,26 @@ def load_column_map(path: str | os.PathLike[str] | None) -> dict[str, str]:
         return {}
     p = Path(path)
     try:
-        loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+        with p.open("rb") as fh:  # at most a bounded size: the path may be a device or a pipe
+            data = fh.read(_MAX_COLUMN_MAP_BYTES + 1)
     except OSError as exc:
         raise InputError(f"{p}: cannot read column map ({exc.strerror})") from None
+    if len(data) > _MAX_COLUMN_MAP_BYTES:
+        raise InputError(
+            f"{p}: column map is larger than {_MAX_COLUMN_MAP_BYTES >> 10} KB; "
+            "it should hold a few lines 'their column: schema column'"
+        )
+    try:
+        loaded = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{p}: column map is not UTF-8 text (byte {exc.start + 1} is invalid)"
+        ) from None
+    except RecursionError:
+        raise InputError(f"{p}: column map is not valid YAML (nested too deeply)") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"{p}: column map is not valid YAML ({exc})") from None
+        detail = " ".join(str(exc).split())  # YAML errors span lines; the message is one
+        raise InputError(f"{p}: column map is not valid YAML ({detail})") from None
     if not isinstance(loaded, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
     ):
@@ -155,6 +176,18 @@ class _NeedExactReader(Exception):
 def _sniff(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
     with path.open("rb") as fh:
         sample = fh.read(_SNIFF_BYTES)
+        head = sample
+        # the header is read whole, however long: a 1 MB window cut a long header short
+        while b"\n" not in head and len(head) < _MAX_HEADER_BYTES:
+            more = fh.read(_SNIFF_BYTES)
+            if not more:
+                break
+            head += more
+    if b"\n" not in head and len(head) >= _MAX_HEADER_BYTES:
+        raise InputError(
+            f"{path}: the first line is longer than {_MAX_HEADER_BYTES >> 20} MB; "
+            "it must hold the column names"
+        )
     if not sample.strip():
         raise InputError(f"{path}: the file is empty")
     enc = detect_encoding(sample) if encoding in (None, "auto") else encoding
@@ -162,11 +195,12 @@ def _sniff(path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
         codecs.lookup(enc)
     except LookupError:
         raise InputError(f"{path}: unknown encoding {enc!r}") from None
-    text = sample.decode(enc, errors="replace")
+    text = head.decode(enc, errors="replace")
     first_line = text.lstrip("\ufeff").splitlines()[0].replace("\0", "") if text.strip() else ""
     if not first_line.strip():
         raise InputError(f"{path}: the first line is empty; it must hold the column names")
     delimiter = max(_DELIMITERS, key=first_line.count)
+    csv.field_size_limit(max(csv.field_size_limit(), _MAX_FIELD_BYTES))  # a long column name
     try:
         header = next(csv.reader([first_line], delimiter=delimiter))
     except csv.Error as exc:
@@ -332,15 +366,9 @@ def _read_jsonl(
             if not line.strip():
                 continue
             number += 1
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                record, reason = {}, f"not valid JSON ({exc.msg} at column {exc.colno})"
+            record, reason = _json_record(line)
+            if reason:
                 unreadable.append((number, reason))
-            else:
-                if not isinstance(record, dict):
-                    unreadable.append((number, "a JSON line must be an object"))
-                    record = {}
             records.append({column_map.get(k, k): v for k, v in record.items()})
             if len(records) >= chunk_rows:
                 yield _json_batch(records, first, unreadable)
@@ -350,6 +378,31 @@ def _read_jsonl(
         raise InputError(f"{path}: the file is empty")
     if records:
         yield _json_batch(records, first, unreadable)
+
+
+#: A ``\\uD800``-``\\uDFFF`` escape: the line may hold a lone surrogate, which is not text.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _json_record(line: str) -> tuple[dict[str, object], str]:
+    """(record, "") or ({}, why the line is not a record): one bad line is one rejected row."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return {}, f"not valid JSON ({exc.msg} at column {exc.colno})"
+    except RecursionError:
+        return {}, "not a record: JSON nested too deeply"
+    if not isinstance(record, dict):
+        return {}, "a JSON line must be an object"
+    nested = [k for k, v in record.items() if isinstance(v, dict | list)]
+    if nested:
+        return {}, f"field {str(nested[0])[:40]!r} holds a JSON object or array, not a value"
+    if _SURROGATE_ESCAPE.search(line):
+        try:
+            json.dumps(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return {}, "holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not text"
+    return record, ""
 
 
 def _json_batch(
@@ -411,8 +464,12 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     complete file, never a partial one, even if the process is killed.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _refuse_non_regular(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -421,8 +478,50 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
             os.fsync(fh.fileno())
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
         os.replace(tmp_path, target)
+    except OSError as exc:  # disk full, no permission, ...: one line, nothing half-written
+        raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _refuse_non_regular(target: Path) -> None:
+    """An existing output must be a regular file: never replace a folder, FIFO or device."""
+    if (target.exists() or target.is_symlink()) and not target.is_file():
+        raise OutputError(f"{target}: exists and is not a regular file; refusing to replace it")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_outputs(
+    outputs: Mapping[str, str | os.PathLike[str] | None],
+    inputs: Mapping[str, str | os.PathLike[str] | None],
+) -> None:
+    """Refuse (one line) an output that is an input, another output, or not a regular file.
+
+    ``outputs`` and ``inputs`` map what the user named (``--out``, ``MANIFEST``) to paths;
+    ``None`` entries are ignored. Call it before any work, so nothing is read or written.
+    """
+    named_out = [(name, Path(p)) for name, p in outputs.items() if p is not None]
+    named_in = [(name, Path(p)) for name, p in inputs.items() if p is not None]
+    for i, (name, path) in enumerate(named_out):
+        _refuse_non_regular(path)
+        for other, source in named_in:
+            if _same_file(path, source):
+                raise OutputError(
+                    f"{path}: {name} is the same file as {other}; refusing to overwrite an input"
+                )
+        for other, earlier in named_out[:i]:
+            if _same_file(path, earlier):
+                raise OutputError(
+                    f"{path}: {name} and {other} are the same file; give each output its own path"
+                )
 
 
 def _umask() -> int:

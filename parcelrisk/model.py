@@ -41,6 +41,7 @@ __all__ = [
     "save_model",
     "load_params",
     "frame_hash",
+    "check_booster_text",
 ]
 
 BOOSTER_FILE, PIPELINE_FILE, METADATA_FILE, CARD_FILE = (
@@ -202,10 +203,111 @@ def _write_json(path: Path, data: Any) -> None:
         )
 
 
+def _read_json_object(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0][:120]
+        raise ModelError(f"{path}: unreadable {what} ({reason})") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: unreadable {what} (not a JSON object)")
+    return data
+
+
+def _ints(fields: dict[str, str], key: str, count: int, tree: str) -> list[int]:
+    try:
+        values = [int(v) for v in fields.get(key, "").split()]
+    except ValueError:
+        raise ValueError(f"{tree}: {key} holds a value that is not an integer") from None
+    if len(values) != count:
+        raise ValueError(f"{tree}: {key} has {len(values)} values where {count} are needed")
+    return values
+
+
+def check_booster_text(text: str, feature_names: list[str]) -> None:
+    """Check a LightGBM text model's structure against the pipeline's features.
+
+    LightGBM trusts its model file: an out-of-range ``split_feature``, child index or
+    categorical boundary makes it read out of bounds or abort the process. This checks,
+    before LightGBM sees the file, that the header names exactly ``feature_names`` and
+    that every tree's arrays have the right lengths and in-range indices. Raises
+    ``ValueError`` naming the tree and field.
+    """
+    header_end = text.find("\nTree=")
+    if header_end < 0:
+        raise ValueError("no trees")
+    header = dict(line.split("=", 1) for line in text[:header_end].splitlines() if "=" in line)
+    if header.get("num_class", "1") != "1":
+        raise ValueError(f"num_class={header.get('num_class')}; a binary model has 1")
+    names = header.get("feature_names", "").split()
+    if names != list(feature_names):
+        raise ValueError(
+            f"feature_names name {len(names)} features; the pipeline has {len(feature_names)}"
+        )
+    if header.get("max_feature_idx") != str(len(feature_names) - 1):
+        raise ValueError(f"max_feature_idx={header.get('max_feature_idx')} does not match")
+    n_features = len(feature_names)
+    body = text[header_end + 1 :].split("\nend of trees", 1)[0]
+    blocks = [b for b in body.split("\n\n") if b.strip()]
+    if not blocks:
+        raise ValueError("no trees")
+    for block in blocks:
+        fields = dict(line.split("=", 1) for line in block.strip().splitlines() if "=" in line)
+        tree = f"Tree={fields.get('Tree', '?')}"
+        (leaves,) = _ints(fields, "num_leaves", 1, tree)
+        if leaves < 1:
+            raise ValueError(f"{tree}: num_leaves={leaves}")
+        if fields.get("is_linear", "0").strip() != "0":
+            raise ValueError(f"{tree}: linear trees are not used by parcelrisk")
+        _ints_or_floats = fields.get("leaf_value", "").split()
+        if len(_ints_or_floats) != leaves:
+            raise ValueError(f"{tree}: leaf_value has {len(_ints_or_floats)} values, not {leaves}")
+        if leaves == 1:
+            continue
+        splits = leaves - 1
+        feature = _ints(fields, "split_feature", splits, tree)
+        decision = _ints(fields, "decision_type", splits, tree)
+        children = _ints(fields, "left_child", splits, tree) + _ints(
+            fields, "right_child", splits, tree
+        )
+        thresholds = fields.get("threshold", "").split()
+        if len(thresholds) != splits:
+            raise ValueError(f"{tree}: threshold has {len(thresholds)} values, not {splits}")
+        if any(not 0 <= f < n_features for f in feature):
+            raise ValueError(f"{tree}: split_feature out of range 0..{n_features - 1}")
+        # a child is a split 1..splits-1 (the root, 0, is nobody's child) or ~leaf, -leaves..-1
+        if any(not (-leaves <= c <= -1 or 1 <= c <= splits - 1) for c in children):
+            raise ValueError(f"{tree}: left_child/right_child out of range")
+        (n_cat,) = _ints(fields, "num_cat", 1, tree) if "num_cat" in fields else (0,)
+        categorical = [i for i, d in enumerate(decision) if d & 1]
+        if n_cat < 0 or (n_cat == 0) != (not categorical):
+            raise ValueError(f"{tree}: num_cat={n_cat} does not match the categorical splits")
+        if n_cat:
+            bounds = _ints(fields, "cat_boundaries", n_cat + 1, tree)
+            words = len(fields.get("cat_threshold", "").split())
+            if (
+                bounds[0] != 0
+                or bounds[-1] != words
+                or any(a > b for a, b in zip(bounds, bounds[1:], strict=False))
+            ):
+                raise ValueError(f"{tree}: cat_boundaries do not index cat_threshold")
+            for i in categorical:
+                try:
+                    index = int(float(thresholds[i]))
+                except ValueError:
+                    raise ValueError(f"{tree}: categorical threshold is not an index") from None
+                if not 0 <= index < n_cat:
+                    raise ValueError(f"{tree}: categorical threshold out of range")
+
+
 def load_model(
     directory: str | Path, *, store: Any = None, secret: bytes | None = None
 ) -> ParcelRiskModel:
-    """Load and verify a model folder (checksums, format version, no pickles)."""
+    """Load and verify a model folder (checksums, format version, no pickles, booster structure).
+
+    Every way a folder can be wrong (missing, tampered, malformed JSON, a crafted
+    booster) is one :class:`ModelError` line.
+    """
     root = Path(directory)
     if not root.is_dir():
         raise ModelError(f"{root}: model folder not found")
@@ -214,30 +316,51 @@ def load_model(
         raise ModelError(
             f"{root}: refusing a model folder that contains pickled files: {', '.join(pickles)}"
         )
-    try:
-        meta = json.loads((root / METADATA_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{root / METADATA_FILE}: unreadable model metadata ({exc})") from None
-    for name, expected in meta.get("checksums", {}).items():
+    meta = _read_json_object(root / METADATA_FILE, "model metadata")
+    checksums = meta.get("checksums")
+    if not isinstance(checksums, dict):
+        raise ModelError(f"{root}: metadata.json does not list the checksums of every model file")
+    for name, expected in checksums.items():
         path = root / name
         if not path.is_file() or _sha256(path) != expected:
             raise ModelError(
                 f"{path}: checksum mismatch; the model folder was modified or is incomplete"
             )
-    if set(meta.get("checksums", {})) != {BOOSTER_FILE, PIPELINE_FILE, CARD_FILE}:
+    if set(checksums) != {BOOSTER_FILE, PIPELINE_FILE, CARD_FILE}:
         raise ModelError(f"{root}: metadata.json does not list the checksums of every model file")
-    pipeline = json.loads((root / PIPELINE_FILE).read_text(encoding="utf-8"))
+    pipeline = _read_json_object(root / PIPELINE_FILE, "model pipeline")
     if pipeline.get("format_version") != FORMAT_VERSION:
         raise ModelError(
             f"{root}: model format {pipeline.get('format_version')} is not supported "
             f"by this parcelrisk (format {FORMAT_VERSION}); retrain or upgrade"
         )
-    trained_with = meta.get("library_versions", {}).get("lightgbm", "")
+    versions = meta.get("library_versions")
+    trained_with = str(versions.get("lightgbm", "")) if isinstance(versions, dict) else ""
     if trained_with.split(".")[:1] != lgb.__version__.split(".")[:1]:
         raise ModelError(f"{root}: trained with LightGBM {trained_with}, this is {lgb.__version__}")
-    booster = lgb.Booster(model_file=str(root / BOOSTER_FILE))
-    features = ManifestFeatures.from_dict(pipeline["features"], store=store, secret=secret)
-    calibrator = Calibrator(**pipeline["calibrator"])
+    try:
+        features = ManifestFeatures.from_dict(pipeline["features"], store=store, secret=secret)
+        calibrator = Calibrator(**pipeline["calibrator"])
+        if not (
+            len(calibrator.x) == len(calibrator.y)
+            and all(isinstance(v, int | float) for v in [*calibrator.x, *calibrator.y])
+        ):
+            raise ValueError("calibrator x and y must be numbers of equal length")
+        names = [str(n) for n in features.feature_names_out_]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0][:120]
+        raise ModelError(f"{root / PIPELINE_FILE}: malformed model pipeline ({detail})") from None
+    booster_path = root / BOOSTER_FILE
+    try:
+        text = booster_path.read_text(encoding="utf-8")
+        check_booster_text(text, names)
+        booster = lgb.Booster(model_str=text)
+    except (OSError, UnicodeDecodeError, ValueError, lgb.basic.LightGBMError) as exc:
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise ModelError(
+            f"{booster_path}: refusing the booster, it does not match the model's "
+            f"{len(names)} features ({reason}); the file is damaged or crafted"
+        ) from None
     return ParcelRiskModel(features, booster, calibrator, meta)
 
 

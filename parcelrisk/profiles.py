@@ -70,6 +70,7 @@ from parcelrisk.store import (
     _known_outcomes,
     _run,
     _utc,
+    connect_duckdb,
     entity_keys,
 )
 
@@ -569,7 +570,7 @@ def profile_features(
     lo, hi = _window_bounds(batch.column("t").to_numpy())
 
     own = store is None
-    con = duckdb.connect() if own else store.con
+    con = connect_duckdb() if own else store.con
     columns: dict[str, np.ndarray] = {}
     try:
         if own:

@@ -8,13 +8,15 @@ CLI and the library.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pandas as pd
 
 from parcelrisk.model import load_model
+from parcelrisk.schema import LABEL_COLUMNS
 from parcelrisk.scoring import ScoreOptions, score_frame
-from parcelrisk.validate import validate_frame
+from parcelrisk.validate import labels_ignored_notice, validate_frame
 
 __all__ = ["PyfuncScorer"]
 
@@ -40,7 +42,10 @@ class PyfuncScorer:
             seed=int(params.get("seed", 0)),
             scored_at=params.get("scored_at"),
         )
-        checked = validate_frame(model_input)
+        labels = [c for c in LABEL_COLUMNS if c in model_input.columns]
+        if labels:  # outcomes come only from the history store, never from the request
+            warnings.warn(labels_ignored_notice(labels, "the request"), UserWarning, stacklevel=2)
+        checked = validate_frame(model_input.drop(columns=labels))
         scored = score_frame(checked.valid, self.model, options).scored
         out = scored.reindex(range(1, len(model_input) + 1))
         rejected = checked.rejects.set_index("row")["reason"].reindex(out.index)

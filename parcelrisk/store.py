@@ -63,7 +63,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from parcelrisk.errors import InputError, StoreError
+from parcelrisk.errors import ConfigError, InputError, StoreError
 from parcelrisk.schema import OUTCOMES, LabelSchema, ManifestSchema, RejectSchema
 
 __all__ = [
@@ -77,6 +77,9 @@ __all__ = [
     "ABBREVIATIONS",
     "DEFAULT_STORE_NAME",
     "DEV_SECRET",
+    "MIN_SECRET_BYTES",
+    "connect_duckdb",
+    "demo_mode",
 ]
 
 M = ManifestSchema
@@ -88,6 +91,8 @@ DEFAULT_STORE_NAME = "parcelrisk_history.duckdb"
 #: Development secret used when ``PARCELRISK_SECRET`` is unset. Public: never use it in production.
 DEV_SECRET = b"parcelrisk-development-secret-do-not-use-in-production"
 SCHEMA_VERSION = "1"
+#: Shortest ``PARCELRISK_SECRET`` accepted outside tests and demos (HMAC-SHA256 key).
+MIN_SECRET_BYTES = 32
 
 #: Entity kinds, in the order of :data:`KEY_COLUMNS`.
 ENTITY_KINDS = ("sender", "recipient", "address", "phone", "email")
@@ -120,6 +125,17 @@ _GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
 _SEP = "\x1f"  # unit separator between the parts of a composite key
 _SECRET_CHECK_TEXT = b"parcelrisk history store secret check"
 
+#: Marker row of ``meta``: a store is a DuckDB file parcelrisk created, never any other file.
+APPLICATION = "parcelrisk-history-store"
+#: DuckDB settings of every connection: never download or load an extension (a file that
+#: looks like SQLite or Postgres would otherwise make DuckDB fetch a scanner from the network).
+DUCKDB_CONFIG = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+}
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
 _open_writers: set[str] = set()
 _open_lock = threading.Lock()
 
@@ -127,14 +143,28 @@ _open_lock = threading.Lock()
 # -- secret ---------------------------------------------------------------------------------
 
 
+def demo_mode() -> bool:
+    """``$PARCELRISK_DEMO`` set (tests, demos): short secrets and the development secret allowed."""
+    return os.environ.get("PARCELRISK_DEMO", "").strip().lower() in ("1", "true", "yes")
+
+
 def secret_from_env() -> bytes:
     """The HMAC secret: ``$PARCELRISK_SECRET`` (UTF-8), else :data:`DEV_SECRET` with a warning.
 
-    Production must set ``PARCELRISK_SECRET``; the development default is public.
+    Production must set ``PARCELRISK_SECRET`` to at least :data:`MIN_SECRET_BYTES` bytes
+    (a shorter one is a :class:`~parcelrisk.errors.ConfigError` unless :func:`demo_mode`);
+    the development default is public.
     """
     value = os.environ.get("PARCELRISK_SECRET", "")
     if value:
-        return value.encode("utf-8")
+        secret = value.encode("utf-8")
+        if len(secret) < MIN_SECRET_BYTES and not demo_mode():
+            raise ConfigError(
+                f"PARCELRISK_SECRET is {len(secret)} bytes; use at least {MIN_SECRET_BYTES} "
+                "random bytes, e.g. python3 -c 'import secrets; print(secrets.token_hex(32))' "
+                "(PARCELRISK_DEMO=1 allows short secrets in tests and demos)"
+            )
+        return secret
     warnings.warn(
         "PARCELRISK_SECRET is not set: entity keys use the public development secret "
         "(set PARCELRISK_SECRET in production)",
@@ -287,7 +317,7 @@ def _hmac64(texts: pa.Array, secret: bytes) -> np.ndarray:
     key = key.ljust(64, b"\0")
     ipad = bytes(b ^ 0x36 for b in key)
     opad = bytes(b ^ 0x5C for b in key)
-    con = duckdb.connect()
+    con = connect_duckdb()
     try:
         con.register("_texts", pa.table({"pos": np.arange(len(texts)), "m": texts}))
         out = con.sql(
@@ -386,6 +416,16 @@ def entity_keys(frame: pd.DataFrame, secret: bytes) -> pd.DataFrame:
         "email": _keys("email", [email], [True], secret, index),
     }
     return pd.DataFrame({f"{kind}_key": keys[kind] for kind in ENTITY_KINDS}, index=index)
+
+
+def _quoted(identifier: str) -> str:
+    """A SQL identifier in double quotes (the catalog is named after the file: data, not SQL)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def connect_duckdb(path: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that never installs or loads extensions (:data:`DUCKDB_CONFIG`)."""
+    return duckdb.connect(path, read_only=read_only, config=dict(DUCKDB_CONFIG))
 
 
 def _run(
@@ -593,13 +633,31 @@ class HistoryStore:
         return cls(path, secret, read_only=read_only)
 
     # -- lifecycle ------------------------------------------------------------------------
+    def _check_file(self) -> None:
+        """A store is a new path or a DuckDB file (checked by its magic bytes), nothing else."""
+        not_store = f"history store {self.path}: not a parcelrisk history store"
+        if not self.path.exists() and not self.path.is_symlink():
+            if self.read_only:
+                raise StoreError(f"history store {self.path}: no such file (add a manifest first)")
+            self._new = True
+            return
+        if not self.path.is_file():
+            raise StoreError(f"{not_store} (not a regular file)")
+        try:
+            with self.path.open("rb") as fh:
+                head = fh.read(12)
+        except OSError as exc:
+            raise StoreError(f"history store {self.path}: cannot open ({exc.strerror})") from None
+        if head[8:12] != _DUCKDB_MAGIC:
+            raise StoreError(f"{not_store} (not a DuckDB file; give a new path to create one)")
+
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        if self.read_only and not self.path.is_file():
-            raise StoreError(f"history store {self.path}: no such file (add a manifest first)")
+        self._new = False
+        self._check_file()
         if not self.read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            con = duckdb.connect(str(self.path), read_only=self.read_only)
+            con = connect_duckdb(str(self.path), read_only=self.read_only)
         except duckdb.IOException as exc:
             text = str(exc)
             if "lock" in text.lower():
@@ -620,23 +678,47 @@ class HistoryStore:
             raise StoreError(
                 f"history store {self.path}: not a readable history store ({exc})"
             ) from None
+        if not _run(con, "SELECT file FROM pragma_database_list WHERE name = current_database()")[
+            0
+        ][0]:
+            con.close()  # DuckDB opened it as an in-memory database: nothing would be kept
+            raise StoreError(f"history store {self.path}: not a parcelrisk history store")
         _run(con, "SET TimeZone = 'UTC'")
         return con
+
+    def _meta(self) -> dict[str, str]:
+        """The ``meta`` table of an existing file, refused unless parcelrisk made it."""
+        not_store = f"history store {self.path}: not a parcelrisk history store"
+        try:
+            meta = dict(_run(self.con, "SELECT name, value FROM main.meta"))
+        except duckdb.Error:
+            raise StoreError(f"{not_store} (no parcelrisk meta table)") from None
+        # stores made before the marker existed carry the version and the secret check
+        if meta.get("application", APPLICATION) != APPLICATION or not {
+            "schema_version",
+            "secret_check",
+        } <= set(meta):
+            raise StoreError(f"{not_store} (its meta table is not parcelrisk's)")
+        return meta
 
     def _prepare(self) -> None:
         check = _secret_check(self.secret)
         try:
-            if not self.read_only:
+            meta = {} if self._new else self._meta()
+            if not self.read_only and (self._new or "application" not in meta):
                 self.con.begin()
                 _run(self.con, _DDL)
                 _run(
                     self.con,
-                    "INSERT INTO meta VALUES ('schema_version', ?), ('secret_check', ?) "
-                    "ON CONFLICT DO NOTHING",
-                    [SCHEMA_VERSION, check],
+                    "INSERT INTO meta VALUES ('schema_version', ?), ('secret_check', ?), "
+                    "('application', ?) ON CONFLICT DO NOTHING",
+                    [SCHEMA_VERSION, check, APPLICATION],
                 )
                 self.con.commit()
-            meta = dict(_run(self.con, "SELECT name, value FROM meta"))
+                meta = dict(_run(self.con, "SELECT name, value FROM meta"))
+        except StoreError:
+            self.con.close()
+            raise
         except duckdb.Error as exc:
             self._rollback()
             self.con.close()
@@ -708,10 +790,11 @@ class HistoryStore:
             result = work(con)
             con.commit()
             return result
-        except duckdb.Error as exc:
+        except (duckdb.Error, OSError) as exc:
             self._rollback()
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise StoreError(
-                f"history store {self.path}: write failed, nothing was changed ({exc})"
+                f"history store {self.path}: write failed, nothing was changed ({reason})"
             ) from None
         except BaseException:
             self._rollback()
@@ -814,6 +897,8 @@ class HistoryStore:
         The latest ``inspected_at`` per item (ties: the last added) becomes
         the item's outcome.
         """
+        from parcelrisk.validate import date_window
+
         self._writable()
         missing = [c for c in (M.item_id, L.inspected_at, L.outcome) if c not in frame]
         if missing:
@@ -846,6 +931,13 @@ class HistoryStore:
 
         flag(item_id.isna(), M.item_id, "required field is empty")
         flag(when.isna(), L.inspected_at, "not a date/time we can read")
+        lo, hi = date_window()
+        flag(
+            when.notna() & ((when < lo) | (when > hi)),
+            L.inspected_at,
+            f"outside the accepted dates {lo:%Y-%m-%d} to {hi:%Y-%m-%d}",
+        )
+        when = when.where((when >= lo) & (when <= hi))
         flag(~outcome.isin(OUTCOMES), L.outcome, f"not one of {', '.join(OUTCOMES)}")
         bad = np.zeros(len(frame), dtype=bool)
         for m, _, _ in problems:
@@ -1045,13 +1137,13 @@ class ManifestOverlay:
             self.con = history.con
             self._own = False
         else:
-            self.con = duckdb.connect()
+            self.con = connect_duckdb()
             self._own = True
             _run(self.con, "SET TimeZone = 'UTC'")
             _run(self.con, _DDL)
         catalog = _run(self.con, "SELECT current_database()")[0][0]
         #: The stored items (an empty table without a store).
-        self.history_table = f'"{catalog}".main.items'
+        self.history_table = _quoted(catalog) + ".main.items"
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._files: list[Path] = []
@@ -1064,10 +1156,12 @@ class ManifestOverlay:
             return
         import pyarrow.parquet as pq
 
+        from parcelrisk.tempfiles import private_file
+
         table = keyed_items(frame, self.secret)
         # qid: the item's position among the manifest's valid rows, in file order
         qid = pa.array(np.arange(self.rows, self.rows + len(frame), dtype=np.int64))
-        path = self.folder / f"keyed-{len(self._files):05d}.parquet"
+        path = private_file(self.folder / f"keyed-{len(self._files):05d}.parquet")
         pq.write_table(
             table.select(list(self.COLUMNS)).add_column(0, "qid", qid), path, compression="none"
         )

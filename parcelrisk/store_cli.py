@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -22,9 +23,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from parcelrisk.io import iter_manifest, load_column_map, read_manifest, write_frame
+from parcelrisk.errors import ConfigError, InputError, StoreError
+from parcelrisk.io import (
+    DEFAULT_CHUNK_ROWS,
+    check_outputs,
+    iter_manifest,
+    load_column_map,
+    read_manifest,
+    write_frame,
+)
 from parcelrisk.schema import RejectSchema
-from parcelrisk.store import HistoryStore, default_store_path
+from parcelrisk.store import (
+    HistoryStore,
+    default_store_path,
+    demo_mode,
+    secret_from_env,
+)
 from parcelrisk.validate import validate_batches
 
 __all__ = ["history_app", "outcomes_app", "watchlist_app"]
@@ -111,6 +125,23 @@ def _show_rejects(rejects: pd.DataFrame, console: Console) -> None:
     console.print(shown)
 
 
+def _partial_add_message(
+    history: HistoryStore, manifest: Path, done: int, added: int, exc: StoreError
+) -> str:
+    """What a failed ``history add`` committed: every chunk before the failing one, nothing after."""
+    cause = str(exc).split("(", 1)[-1].rstrip(")") if "(" in str(exc) else str(exc)
+    try:
+        total = f"; the store now holds {history.counts()['items']:,} items"
+    except Exception:  # the store may be unreadable too; the rest of the message still holds
+        total = ""
+    return (
+        f"history store {history.path}: write failed at record {done + 1:,} of {manifest} "
+        f"({cause}); records 1-{done} were committed ({added:,} items added{total}), "
+        "nothing after them; re-run the same command to add the rest "
+        "(items already stored are skipped)"
+    )
+
+
 @history_app.command("add")
 @_user_errors
 def history_add(
@@ -119,24 +150,66 @@ def history_add(
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
     rejects: RejectsOption = None,
+    epoch_dates: Annotated[
+        bool,
+        typer.Option(
+            "--epoch-dates",
+            help="Read plain numbers in date columns as seconds since 1970-01-01 UTC.",
+        ),
+    ] = False,
+    allow_dev_secret: Annotated[
+        bool,
+        typer.Option(
+            "--allow-dev-secret",
+            help="Key a demo store with the public development secret (PARCELRISK_SECRET unset).",
+        ),
+    ] = False,
+    chunk_rows: Annotated[
+        int, typer.Option("--chunk-rows", min=1, hidden=True, help="Records per transaction.")
+    ] = DEFAULT_CHUNK_ROWS,
 ) -> None:
     """Add a manifest's valid items to the history store (items already there are skipped).
 
     Only pseudonymous keys, countries, value, weight, times and outcomes are
     stored; names, addresses, phone numbers and e-mail addresses are not.
+    Each chunk of records is one transaction; if a write fails, the message says
+    which records were committed, and re-running the command adds the rest.
     """
     out, _ = _consoles()
     path = store or default_store_path()
-    batches = iter_manifest(manifest, column_map=load_column_map(columns), encoding=encoding)
+    if not manifest.is_file():
+        raise InputError(f"{manifest}: no such file")
+    check_outputs(
+        {"--rejects": rejects}, {"MANIFEST": manifest, "--store": path, "--columns": columns}
+    )
+    batches = iter_manifest(
+        manifest, column_map=load_column_map(columns), encoding=encoding, chunk_rows=chunk_rows
+    )
+    # checked before secret_from_env, whose warning about the development secret would
+    # otherwise precede the refusal
+    if not os.environ.get("PARCELRISK_SECRET") and not (allow_dev_secret or demo_mode()):
+        raise ConfigError(
+            "PARCELRISK_SECRET is not set: keyed with the public development secret, the "
+            "store's keys could be reversed by hashing guessed names; set PARCELRISK_SECRET "
+            "(32+ random bytes), or pass --allow-dev-secret for a demo store"
+        )
+    secret = secret_from_env()
     digest = _file_sha256(manifest)
     read = valid = added = 0
     reject_frames: list[pd.DataFrame] = []
-    with HistoryStore.open(path) as history:
-        for result in validate_batches(batches, manifest):
+    with HistoryStore.open(path, secret=secret) as history:
+        for result in validate_batches(batches, manifest, epoch_dates):
+            try:
+                added += history.add_manifest(result.valid, manifest_hash=digest)
+            except StoreError as exc:
+                if read == 0:
+                    raise
+                raise StoreError(
+                    _partial_add_message(history, manifest, read, added, exc)
+                ) from None
             read += result.rows_read
             valid += result.rows_valid
             reject_frames.append(result.rejects)
-            added += history.add_manifest(result.valid, manifest_hash=digest)
         total = history.counts()["items"]
     all_rejects = pd.concat(reject_frames, ignore_index=True) if reject_frames else pd.DataFrame()
     if rejects is not None and len(all_rejects):
@@ -179,6 +252,7 @@ def outcomes_add(
     """
     out, err = _consoles()
     path = store or default_store_path()
+    check_outputs({"--rejects": rejects}, {"FILE": file, "--store": path})
     raw = read_manifest(file)
     with HistoryStore.open(path) as history:
         added, rejected = history.add_outcomes(raw.frame)

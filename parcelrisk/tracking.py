@@ -17,10 +17,18 @@ from typing import Any
 
 import pandas as pd
 
-from parcelrisk.errors import ConfigError
-from parcelrisk.model import save_model
+from parcelrisk.errors import ConfigError, ModelError
+from parcelrisk.model import ParcelRiskModel, load_model, save_model
 
-__all__ = ["configure_tracking", "log_training", "promote", "REGISTERED_NAME", "PromotionResult"]
+__all__ = [
+    "configure_tracking",
+    "log_training",
+    "promote",
+    "load_registered",
+    "check_registered_folder",
+    "REGISTERED_NAME",
+    "PromotionResult",
+]
 
 REGISTERED_NAME = "parcelrisk"
 DEFAULT_EXPERIMENT = "parcelrisk"
@@ -34,6 +42,99 @@ def configure_tracking() -> str:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(os.environ.get("MLFLOW_REGISTRY_URI") or uri)
     return uri
+
+
+def _reading_tracking_uri(uri: str) -> str:
+    """The tracking store to read ``uri`` from, without creating one (no stray ``mlflow.db``)."""
+    import mlflow
+
+    configured = os.environ.get("MLFLOW_TRACKING_URI")
+    if not configured:
+        local = Path.cwd() / "mlflow.db"
+        if not local.is_file():
+            raise ModelError(
+                f"{uri}: no MLflow tracking store here ({local} does not exist and "
+                "MLFLOW_TRACKING_URI is not set)"
+            )
+        configured = f"sqlite:///{local}"
+    mlflow.set_tracking_uri(configured)
+    mlflow.set_registry_uri(os.environ.get("MLFLOW_REGISTRY_URI") or configured)
+    return configured
+
+
+#: The only MLmodel a registered parcelrisk version may have: the pyfunc written by
+#: :func:`log_training`, whose loader is parcelrisk's own and whose data is the model folder.
+PYFUNC_LOADER = "parcelrisk.pyfunc"
+#: Files that are code or pickles: a registered version holding any of them is refused.
+_CODE_SUFFIXES = (
+    ".py", ".pyc", ".pyo", ".pyd", ".so", ".pkl", ".pickle", ".joblib", ".dill",
+    ".cloudpickle", ".npy", ".npz", ".pt", ".pth", ".sh",
+)  # fmt: skip
+
+
+def check_registered_folder(local: Path, uri: str) -> Path:
+    """The model folder inside a downloaded MLflow model, if it is parcelrisk's own flavour.
+
+    Refused (:class:`ModelError`, one line): an MLmodel with another flavour or loader,
+    a ``python_model``/cloudpickle pyfunc, a ``code`` folder, or any code or pickle file.
+    Nothing of the download is imported or unpickled; the MLmodel is read as plain YAML.
+    """
+    import yaml
+
+    refuse = f"{uri}: refusing a registered model that is not parcelrisk's own data-only flavour"
+    try:
+        spec = yaml.safe_load((local / "MLmodel").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        raise ModelError(f"{refuse} (no readable MLmodel file)") from None
+    flavors = spec.get("flavors") if isinstance(spec, dict) else None
+    pyfunc = flavors.get("python_function") if isinstance(flavors, dict) else None
+    if not isinstance(pyfunc, dict) or set(flavors) != {"python_function"}:
+        names = ", ".join(map(str, flavors)) if isinstance(flavors, dict) else "none"
+        raise ModelError(f"{refuse} (flavours: {names})")
+    if pyfunc.get("loader_module") != PYFUNC_LOADER:
+        raise ModelError(
+            f"{refuse} (loader {pyfunc.get('loader_module')!r} would run code; "
+            f"only {PYFUNC_LOADER} is accepted)"
+        )
+    extras = sorted(k for k in ("code", "python_model", "cloudpickle_version") if pyfunc.get(k))
+    code_files = sorted(
+        str(p.relative_to(local))
+        for p in local.rglob("*")
+        if p.suffix.lower() in _CODE_SUFFIXES or (p.is_dir() and p.name == "code")
+    )
+    if extras or code_files:
+        shown = ", ".join(sorted({*extras, *code_files})[:5])
+        raise ModelError(f"{refuse} (it carries code or pickles: {shown})")
+    data = pyfunc.get("data")
+    folder = (local / str(data)).resolve() if isinstance(data, str) else None
+    if folder is None or not folder.is_relative_to(local.resolve()) or not folder.is_dir():
+        raise ModelError(f"{refuse} (no model folder under data/)")
+    return folder
+
+
+def load_registered(uri: str, *, store: Any = None, secret: bytes | None = None) -> ParcelRiskModel:
+    """Load ``models:/...`` (or ``runs:/...``) through the data-only loader of a model folder.
+
+    The version is downloaded to a private temporary folder, checked with
+    :func:`check_registered_folder`, loaded with :func:`parcelrisk.model.load_model`
+    (LightGBM text, JSON, checksums) and the download is removed. Any failure is one
+    :class:`ModelError` line.
+    """
+    import mlflow
+
+    from parcelrisk.tempfiles import private_tempdir
+
+    where = _reading_tracking_uri(uri)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    with private_tempdir() as tmp:
+        try:
+            local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp)))
+        except Exception as exc:  # MLflow raises many kinds; all mean "not there"
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise ModelError(
+                f"{uri}: cannot load from the MLflow store {where} ({first})"
+            ) from None
+        return load_model(check_registered_folder(local, uri), store=store, secret=secret)
 
 
 def _experiment(name: str) -> str:
@@ -168,13 +269,13 @@ class PromotionResult:
     comparison: pd.DataFrame
 
 
-def _precision_at(scorer: Any, frame: pd.DataFrame, capacity: float) -> dict[str, float]:
+def _precision_at(model: ParcelRiskModel, frame: pd.DataFrame, capacity: float) -> dict[str, float]:
     from parcelrisk.evaluate import capacity_table
     from parcelrisk.model import labels_of
     from parcelrisk.scoring import ScoreOptions, score_frame
 
     scored = score_frame(
-        frame, scorer.model, ScoreOptions(budget=capacity, explain="none", scored_at="-")
+        frame, model, ScoreOptions(budget=capacity, explain="none", scored_at="-")
     ).scored
     inspected, seized = labels_of(frame)
     table = capacity_table(
@@ -204,15 +305,15 @@ def promote(window: pd.DataFrame, capacity: float = 0.02, force: bool = False) -
         champion = client.get_model_version_by_alias(REGISTERED_NAME, "champion")
     except mlflow.exceptions.MlflowException:
         champion = None
-    load = mlflow.pyfunc.load_model
+    # never mlflow.pyfunc.load_model: it would import or unpickle what the version carries
     chal_scores = _precision_at(
-        load(f"models:/{REGISTERED_NAME}@challenger").get_raw_model(), window, capacity
+        load_registered(f"models:/{REGISTERED_NAME}@challenger"), window, capacity
     )
     rows = [{"alias": "challenger", "version": challenger.version, **chal_scores}]
     champ_scores = None
     if champion is not None:
         champ_scores = _precision_at(
-            load(f"models:/{REGISTERED_NAME}@champion").get_raw_model(), window, capacity
+            load_registered(f"models:/{REGISTERED_NAME}@champion"), window, capacity
         )
         rows.append({"alias": "champion", "version": champion.version, **champ_scores})
     better = champ_scores is None or chal_scores["precision"] >= champ_scores["precision"]

@@ -49,6 +49,10 @@ __all__ = [
     "validate_batches",
     "Validator",
     "parse_timestamps",
+    "drop_labels",
+    "labels_ignored_notice",
+    "date_window",
+    "DATE_WINDOW_START",
 ]
 
 M = ManifestSchema
@@ -75,6 +79,12 @@ DATE_FORMATS = (
     "%d-%b-%Y %H:%M",
     "%d-%b-%Y",
 )
+#: Earliest date accepted in a date column; the latest is a day after the run
+#: (:func:`date_window`). Years like 1767 (an epoch number misread) or 9999 (an
+#: outcome that would always count as the latest) are rejected per row.
+DATE_WINDOW_START = pd.Timestamp("1990-01-01", tz="UTC")
+_NUMBER = r"[+-]?\d+(?:\.\d+)?"
+_DATE_DIGITS = r"\d{8}|\d{14}"  # yyyymmdd, yyyymmddHHMMSS: dates, not epoch numbers
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 
@@ -172,10 +182,24 @@ def _as_text(series: pd.Series) -> pd.Series:
     return text.mask(text.eq("") | series.isna())
 
 
-def parse_timestamps(values: pd.Series) -> pd.Series:
+def date_window(now: pd.Timestamp | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(earliest, latest) accepted date: 1990-01-01 to a day after ``now`` (default: the run)."""
+    moment = now if now is not None else pd.Timestamp.now(tz="UTC")
+    return DATE_WINDOW_START, moment + pd.Timedelta(days=1)
+
+
+def _epoch_like(text: pd.Series) -> pd.Series:
+    """Plain numbers that are not yyyymmdd[HHMMSS] digits: epoch seconds, if anything."""
+    numeric = text.str.fullmatch(_NUMBER).fillna(False).astype(bool)
+    return numeric & ~text.str.fullmatch(_DATE_DIGITS).fillna(False).astype(bool)
+
+
+def parse_timestamps(values: pd.Series, epoch_dates: bool = False) -> pd.Series:
     """Parse ISO 8601 and the common day-first formats to UTC timestamps (NaT if none fits).
 
-    Naive times are taken as UTC.
+    Naive times are taken as UTC. Plain numbers (other than ``yyyymmdd`` and
+    ``yyyymmddHHMMSS`` digits) are seconds since 1970-01-01 UTC if ``epoch_dates``,
+    else NaT: ``1767571200`` is not a date unless the user says it is.
 
     >>> parse_timestamps(pd.Series(["2026-01-05T10:00:00+01:00", "05/01/2026 10:00", "x"])).tolist()
     [Timestamp('2026-01-05 09:00:00+0000', tz='UTC'), Timestamp('2026-01-05 10:00:00+0000', tz='UTC'), NaT]
@@ -185,15 +209,23 @@ def parse_timestamps(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_dtype(values.dtype):
         return values.dt.tz_localize("UTC").astype("datetime64[us, UTC]")
     text = _as_text(values)
-    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    epoch = _epoch_like(text)
+    dated = text.mask(epoch)
+    parsed = pd.to_datetime(dated, format="ISO8601", utc=True, errors="coerce")
     for fmt in DATE_FORMATS:
-        todo = parsed.isna() & text.notna()
+        todo = parsed.isna() & dated.notna()
         if not todo.any():
             break
         parsed = parsed.mask(
-            todo, pd.to_datetime(text[todo], format=fmt, utc=True, errors="coerce")
+            todo, pd.to_datetime(dated[todo], format=fmt, utc=True, errors="coerce")
         )
-    return parsed.astype("datetime64[us, UTC]")
+    parsed = parsed.astype("datetime64[us, UTC]")
+    if epoch_dates and epoch.any():
+        seconds = pd.to_numeric(text[epoch], errors="coerce")
+        seconds = seconds.where(seconds.abs() < 1e11)  # beyond year 5138: not a time
+        moments = pd.to_datetime(seconds, unit="s", utc=True, errors="coerce")
+        parsed = parsed.mask(epoch, moments.astype("datetime64[us, UTC]"))
+    return parsed
 
 
 def _parse_numbers(values: pd.Series) -> pd.Series:
@@ -244,8 +276,10 @@ def _describe_failure(column: str, check_name: str) -> str:
 class Validator:
     """Validate manifest chunks, remembering item_ids across chunks to reject duplicates."""
 
-    def __init__(self, source: str = "<frame>") -> None:
+    def __init__(self, source: str = "<frame>", epoch_dates: bool = False) -> None:
         self.source = source
+        self.epoch_dates = epoch_dates
+        self.window = date_window()  # one window for every chunk of the file
         self._seen_ids = np.array([], dtype="uint64")
         self._seen_rows = np.array([], dtype="int64")
         self._columns_checked = False
@@ -294,12 +328,31 @@ class Validator:
         for column in columns:
             values = raw[column]
             if column in DATETIME_COLUMNS:
-                parsed = parse_timestamps(values)
+                parsed = parse_timestamps(values, self.epoch_dates)
                 present = _present(values)
+                unread = parsed.isna() & present
+                epoch = unread & _epoch_like(_as_text(values)) if not self.epoch_dates else None
+                if epoch is not None and epoch.any():
+                    issues.add(
+                        epoch,
+                        column,
+                        _quote(
+                            values, "a number, not a date (use --epoch-dates for epoch seconds)"
+                        ),
+                    )
+                    unread &= ~epoch
+                issues.add(unread, column, _quote(values, "not a date/time we can read"))
+                lo, hi = self.window
+                outside = parsed.notna() & ((parsed < lo) | (parsed > hi))
                 issues.add(
-                    parsed.isna() & present, column, _quote(values, "not a date/time we can read")
+                    outside,
+                    column,
+                    _quote(
+                        values,
+                        f"outside the accepted dates {lo:%Y-%m-%d} to {hi:%Y-%m-%d}",
+                    ),
                 )
-                out[column] = parsed
+                out[column] = parsed.mask(outside)
             elif column in NUMERIC_COLUMNS:
                 parsed = _parse_numbers(values)
                 present = _present(values)
@@ -401,17 +454,38 @@ def _quote(values: pd.Series, message: str) -> _Quoted:
     return _Quoted(values, message)
 
 
-def validate_frame(frame: pd.DataFrame, source: str = "<frame>") -> ValidationResult:
+def drop_labels(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """A manifest to be scored without its label columns, and the names of those dropped.
+
+    An operator's file must not vouch for its own parcels: at scoring time outcomes come
+    only from the history store (``parcelrisk outcomes add``, a trusted step). Training
+    data keeps its labels (it does not go through here).
+    """
+    present = [c for c in LABEL_COLUMNS if c in frame.columns]
+    return (frame.drop(columns=present) if present else frame), present
+
+
+def labels_ignored_notice(columns: Iterable[str], source: str) -> str:
+    """The one-line notice for label columns dropped from a scored manifest."""
+    return (
+        f"label column(s) {', '.join(columns)} in {source} ignored: at scoring time outcomes "
+        "come only from the history store (parcelrisk outcomes add)"
+    )
+
+
+def validate_frame(
+    frame: pd.DataFrame, source: str = "<frame>", epoch_dates: bool = False
+) -> ValidationResult:
     """Validate an in-memory manifest; rows are numbered 1..n in frame order."""
     raw = frame.reset_index(drop=True)
     raw.index = pd.RangeIndex(1, len(raw) + 1, name=ROW)
-    return Validator(source).validate(RawBatch(raw))
+    return Validator(source, epoch_dates).validate(RawBatch(raw))
 
 
 def validate_batches(
-    batches: Iterable[RawBatch], source: str | os.PathLike[str]
+    batches: Iterable[RawBatch], source: str | os.PathLike[str], epoch_dates: bool = False
 ) -> Iterator[ValidationResult]:
     """Validate a stream of chunks from :func:`parcelrisk.io.iter_manifest`."""
-    validator = Validator(str(source))
+    validator = Validator(str(source), epoch_dates)
     for batch in batches:
         yield validator.validate(batch)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
 from parcelrisk.synthetic import generate_manifest
+
+# Tests are a demo setting: short PARCELRISK_SECRET values and the public development secret
+# (also for 'history add') are allowed. test_safety unsets it to check the production rules.
+os.environ.setdefault("PARCELRISK_DEMO", "1")
 
 
 @pytest.fixture(scope="session")

@@ -434,8 +434,9 @@ def test_numbers_with_thousands_separators_and_decimal_commas(value, style):
 @settings(HYPOTHESIS, max_examples=100)
 @given(
     moment=st.datetimes(
-        min_value=pd.Timestamp("1970-01-02").to_pydatetime(),
-        max_value=pd.Timestamp("2100-01-01").to_pydatetime(),
+        # the accepted window: 1990-01-01 to a day after the run
+        min_value=pd.Timestamp("1990-01-01").to_pydatetime(),
+        max_value=pd.Timestamp("2026-01-01").to_pydatetime(),
     ),
     fmt=st.sampled_from(DATE_FORMATS),
 )
@@ -488,3 +489,150 @@ def test_duplicate_item_ids_rejected_across_chunks(ids, chunk, tmp_path_factory)
     assert set(rejects["row"]) == expected
     for rec in rejects.itertuples():
         assert f"first seen at row {first[ids[rec.row - 1]]}" in rec.reason
+
+
+# -- dates: a documented window, epoch numbers only when asked ----------------------------------
+
+
+def _dated(values: list[str], column: str = "declared_at") -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "item_id": [f"D{i}" for i in range(len(values))],
+            "declared_at": "2026-01-05",
+            "sender_country": "CN",
+            "recipient_country": "DE",
+            "description": "socks",
+            "gross_weight_kg": "1",
+        }
+    )
+    frame[column] = values
+    return frame
+
+
+def test_dates_outside_the_window_or_epoch_numbers_are_rejected_per_row(tmp_path):
+    far = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=3)).strftime("%Y-%m-%d")
+    values = [
+        "1767571200",
+        "0001-01-01",
+        "2500-01-01",
+        "1989-12-31",
+        far,
+        "1990-01-01",
+        "2026-01-05",
+    ]
+    result = validate_frame(_dated(values))
+    assert sorted(result.rejects["row"]) == [1, 2, 3, 4, 5]
+    assert (result.rejects["field"] == "declared_at").all()
+    reasons = result.rejects.set_index("row")["reason"]
+    assert "--epoch-dates" in reasons[1]
+    assert all("1990-01-01" in reasons[r] for r in (2, 3, 4, 5))
+    path = tmp_path / "dates.csv"
+    _dated(values).to_csv(path, index=False)
+    out = tmp_path / "s.csv"
+    scored = runner.invoke(
+        app,
+        ["score", str(path), "--out", str(out), "--rejects", str(tmp_path / "r.csv"),
+         "--model", str(parcelrisk.DEFAULT_MODEL_DIR), "--scored-at", FIXED],
+    )  # fmt: skip
+    assert_clean_cli(scored)
+    assert scored.exit_code == 2 and len(pd.read_csv(out)) == 2  # year 1 no longer crashes score
+    labelled = _dated(["2026-01-05"] * 2).assign(
+        inspected=["true", "true"], outcome="seizure", inspected_at=["9999-12-31", "2026-01-06"]
+    )
+    checked = validate_frame(labelled)
+    assert (
+        checked.rejects["row"].tolist() == [1]
+        and checked.rejects["field"].iloc[0] == "inspected_at"
+    )
+
+
+def test_epoch_numbers_are_read_only_when_asked(tmp_path):
+    path = tmp_path / "epoch.csv"
+    _dated(["1767571200", "1767571200.5", "2026-01-05"]).to_csv(path, index=False)
+    plain = runner.invoke(app, ["validate", str(path), "--rejects", str(tmp_path / "r.csv")])
+    assert plain.exit_code == 2
+    asked = runner.invoke(app, ["validate", str(path), "--epoch-dates"])
+    assert asked.exit_code == 0, asked.output
+    read = validate_frame(_dated(["1767571200"]), epoch_dates=True).valid["declared_at"]
+    assert read.iloc[0] == pd.Timestamp("2026-01-05", tz="UTC")
+
+
+def test_outcomes_outside_the_window_are_rejected(tmp_path):
+    store = tmp_path / "h.duckdb"
+    manifest = tmp_path / "m.csv"
+    _dated(["2026-01-05", "2026-01-05"]).to_csv(manifest, index=False)
+    assert (
+        runner.invoke(app, ["history", "add", str(manifest), "--store", str(store)]).exit_code == 0
+    )
+    outcomes = tmp_path / "o.csv"
+    pd.DataFrame(
+        {
+            "item_id": ["D0", "D1"],
+            "inspected_at": ["9999-12-31", "2026-01-06"],
+            "outcome": "seizure",
+        }
+    ).to_csv(outcomes, index=False)
+    result = runner.invoke(
+        app,
+        [
+            "outcomes",
+            "add",
+            str(outcomes),
+            "--store",
+            str(store),
+            "--rejects",
+            str(tmp_path / "x.csv"),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    rejected = pd.read_csv(tmp_path / "x.csv")
+    assert rejected["item_id"].tolist() == ["D0"] and rejected["field"].tolist() == ["inspected_at"]
+
+
+# -- one hostile line is one rejected row ---------------------------------------------------------
+
+
+def _jsonl_record(item: str) -> str:
+    return json.dumps(
+        {
+            "item_id": item,
+            "declared_at": "2026-01-05",
+            "sender_country": "CN",
+            "recipient_country": "DE",
+            "description": "socks",
+            "gross_weight_kg": 1,
+        }
+    )
+
+
+def test_deeply_nested_or_lone_surrogate_json_lines_are_one_rejected_row_each(tmp_path):
+    deep = "[" * 100_000 + "]" * 100_000
+    deep_object = '{"item_id": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    surrogate = _jsonl_record("S1").replace('"socks"', '"socks \\ud800"')
+    lines = [_jsonl_record("A1"), deep, deep_object, surrogate, _jsonl_record("A2")]
+    path = tmp_path / "hostile.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    read, valid, rejects = read_all(path)
+    assert_accounted(read, valid, rejects)
+    assert sorted(rejects["row"]) == [2, 3, 4] and valid["item_id"].tolist() == ["A1", "A2"]
+    result = runner.invoke(app, ["validate", str(path), "--rejects", str(tmp_path / "r.csv")])
+    assert_clean_cli(result)
+    assert result.exit_code == 2
+    out = tmp_path / "s.csv"
+    scored = runner.invoke(
+        app,
+        ["score", str(path), "--out", str(out), "--model", str(parcelrisk.DEFAULT_MODEL_DIR)],
+    )
+    assert_clean_cli(scored)
+    assert scored.exit_code == 2 and len(pd.read_csv(out)) == 2
+
+
+def test_header_line_over_one_megabyte_is_read_whole(tmp_path):
+    good = pd.read_csv(BAD / "valid.csv", dtype=str)
+    # a first column name longer than the sniff window: the real header starts after 1 MB
+    wide = good.assign(**{"x" * 1_100_000: "1"})[["x" * 1_100_000, *good.columns]]
+    path = tmp_path / "wide.csv"
+    wide.to_csv(path, index=False)
+    read, valid, rejects = read_all(path)
+    assert_accounted(read, valid, rejects)
+    assert read == len(good) and rejects.empty, rejects.head()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -495,3 +496,604 @@ def test_same_input_gives_byte_identical_outputs_across_runs_and_chunk_sizes(
     )
     assert a.output == b.output
     assert (tmp_path / "v1.csv").read_bytes() == (tmp_path / "v2.csv").read_bytes()
+
+
+# -- 7. trust boundaries: no code from the MLflow registry ------------------------------------
+
+REGISTRY_PWNED = "registry-pwned"
+
+
+def _labelled_csv(path: Path, rows: int = 2_000) -> Path:
+    generate_manifest(rows, seed=12, days=3, truth=False).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    """An empty MLflow tracking store under tmp_path; the working folder is tmp_path/work."""
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'registry.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return work
+
+
+def _register_version(alias: str, **log_kwargs) -> None:
+    """Log a pyfunc model under tmp artifacts, register it as 'parcelrisk' and set ``alias``."""
+    import mlflow
+
+    with mlflow.start_run():
+        info = mlflow.pyfunc.log_model(name="model", **log_kwargs)
+    version = mlflow.register_model(info.model_uri, "parcelrisk")
+    mlflow.MlflowClient().set_registered_model_alias("parcelrisk", alias, version.version)
+
+
+def _one_line_error(result, *words: str) -> None:
+    text = result.output + result.stderr
+    assert result.exit_code == 1, text
+    assert "Traceback" not in text, text
+    # progress lines ("scored: 5 rows") may come first; the error is one last line
+    lines = [
+        line
+        for line in result.stderr.strip().splitlines()
+        if not re.fullmatch(r"\w+: [\d,]+ rows", line)
+    ]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_promote_refuses_a_registry_version_that_carries_code(registry, tmp_path):
+    """A loader_module shipped in the version's code/ folder is never imported."""
+    from parcelrisk.api import DEFAULT_MODEL_DIR
+
+    evil = tmp_path / "evil_loader.py"
+    evil.write_text(
+        f"import pathlib\npathlib.Path({str(registry / REGISTRY_PWNED)!r}).touch()\n"
+        "def _load_pyfunc(path):\n    raise SystemExit(3)\n"
+    )
+    _register_version(
+        "challenger",
+        loader_module="evil_loader",
+        data_path=str(DEFAULT_MODEL_DIR),
+        code_paths=[str(evil)],
+    )
+    data = _labelled_csv(tmp_path / "window.csv")
+    result = runner.invoke(app, ["promote", "--data", str(data)])
+    _one_line_error(result, "models:/parcelrisk@challenger", "code")
+    assert not (registry / REGISTRY_PWNED).exists()
+
+
+def test_score_refuses_a_registry_version_with_a_pickled_python_model(registry, tmp_path):
+    """A cloudpickled python_model is never unpickled (its pickle would run os-level code)."""
+    import mlflow
+
+    class Dummy(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return model_input
+
+    _register_version("champion", python_model=Dummy())
+    target = registry / REGISTRY_PWNED
+    for pkl in (tmp_path / "work").rglob("python_model.pkl"):
+        pkl.write_bytes(f"cos\nsystem\n(S'touch {target}'\ntR.".encode())
+    assert list((tmp_path / "work").rglob("python_model.pkl")), "the artifact is local"
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            str(BAD / "valid.csv"),
+            "--out",
+            str(tmp_path / "s.csv"),
+            "--model",
+            "models:/parcelrisk@champion",
+        ],
+    )
+    _one_line_error(result, "models:/parcelrisk@champion", "parcelrisk")
+    assert not target.exists() and not (tmp_path / "s.csv").exists()
+
+
+def _parcelrisk_temp_folders() -> set[str]:
+    import tempfile
+
+    return {p.name for p in Path(tempfile.gettempdir()).glob("parcelrisk-*")}
+
+
+@pytest.fixture
+def own_tmpdir(tmp_path, monkeypatch) -> Path:
+    """A temporary folder of this test only (other processes use the shared one meanwhile)."""
+    import tempfile
+
+    folder = tmp_path / "tmpdir"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_registry_model_loads_through_the_data_only_loader_and_leaves_nothing(registry, tmp_path):
+    from parcelrisk.api import DEFAULT_MODEL_DIR
+
+    _register_version(
+        "champion", loader_module="parcelrisk.pyfunc", data_path=str(DEFAULT_MODEL_DIR)
+    )
+    before = _parcelrisk_temp_folders()
+    out = tmp_path / "s.csv"
+    args = ["score", str(BAD / "valid.csv"), "--out", str(out), "--scored-at", FIXED]
+    result = runner.invoke(app, [*args, "--model", "models:/parcelrisk@champion"])
+    assert result.exit_code == 0, result.output + result.stderr
+    registered = out.read_bytes()
+    result = runner.invoke(app, [*args, "--model", str(DEFAULT_MODEL_DIR)])
+    assert result.exit_code == 0 and out.read_bytes() == registered  # same model, same scores
+    assert _parcelrisk_temp_folders() <= before  # the download was removed
+    result = runner.invoke(app, [*args, "--model", "models:/parcelrisk@nothing"])
+    _one_line_error(result, "models:/parcelrisk@nothing")
+    assert _parcelrisk_temp_folders() <= before
+
+
+def test_registry_uri_that_resolves_to_nothing_is_one_line(tmp_path, monkeypatch, own_tmpdir):
+    """Issue 19.6: no MLflow traceback, no mlflow.db in the working folder, no temp folder left."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    before = _parcelrisk_temp_folders()
+    for uri in ("models:/parcelrisk@champion", "models:/nothing/7"):
+        result = runner.invoke(
+            app,
+            ["score", str(BAD / "valid.csv"), "--out", str(tmp_path / "s.csv"), "--model", uri],
+        )
+        _one_line_error(result, uri)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tmpdir"]  # no mlflow.db
+    assert _parcelrisk_temp_folders() <= before
+
+
+# -- 8. trust boundaries: the history store is a file parcelrisk made --------------------------
+
+
+def _not_a_store_cases(tmp_path: Path) -> dict[str, Path]:
+    import sqlite3
+
+    csv_store = tmp_path / "s.csv"
+    csv_store.write_text("a,b\n1,2\n")
+    parquet_store = tmp_path / "s.parquet"
+    pd.DataFrame({"a": [1]}).to_parquet(parquet_store)
+    sqlite_store = tmp_path / "s.sqlite"
+    with sqlite3.connect(sqlite_store) as con:
+        con.execute("CREATE TABLE t (a)")
+    foreign = tmp_path / "foreign.duckdb"  # a DuckDB file, but not a parcelrisk store
+    with duckdb.connect(str(foreign)) as con:
+        con.execute("CREATE TABLE accounts (a INTEGER)")
+    folder = tmp_path / "folder.duckdb"
+    folder.mkdir()
+    return {
+        "csv": csv_store,
+        "parquet": parquet_store,
+        "sqlite": sqlite_store,
+        "foreign": foreign,
+        "folder": folder,
+    }
+
+
+def test_store_must_be_a_parcelrisk_duckdb_file_or_a_new_path(tmp_path):
+    manifest = BAD / "valid.csv"
+    for name, path in _not_a_store_cases(tmp_path).items():
+        before = path.read_bytes() if path.is_file() else None
+        for args in (
+            ["history", "add", str(manifest), "--store", str(path)],
+            ["score", str(manifest), "--out", str(tmp_path / "o.csv"), "--store", str(path)],
+        ):
+            result = runner.invoke(app, args)
+            _one_line_error(result, str(path))
+            assert "not a parcelrisk history store" in result.stderr, (name, result.stderr)
+            assert "download" not in result.stderr.lower() and "INSTALL" not in result.stderr
+        if before is not None:
+            assert path.read_bytes() == before, name  # not written to
+    with duckdb.connect(str(tmp_path / "foreign.duckdb"), read_only=True) as con:
+        tables = {
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+    assert tables == {"accounts"}  # no parcelrisk tables were added to someone else's database
+    new = tmp_path / "new" / "h.duckdb"
+    first = runner.invoke(app, ["history", "add", str(manifest), "--store", str(new)])
+    assert first.exit_code == 0, first.output + first.stderr
+    again = runner.invoke(app, ["history", "add", str(manifest), "--store", str(new)])
+    assert again.exit_code == 0, again.output + again.stderr
+    with duckdb.connect(str(new), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM items").fetchall() == [(5,)]
+        meta = dict(con.execute("SELECT name, value FROM meta").fetchall())
+    assert meta["application"] == "parcelrisk-history-store"
+
+
+def test_duckdb_never_fetches_extensions():
+    from parcelrisk.store import connect_duckdb
+
+    con = connect_duckdb()
+    try:
+        settings = dict(
+            con.execute(
+                "SELECT name, value FROM duckdb_settings() WHERE name IN "
+                "('autoinstall_known_extensions', 'autoload_known_extensions')"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert settings == {
+        "autoinstall_known_extensions": "false",
+        "autoload_known_extensions": "false",
+    }
+
+
+def test_disk_full_during_history_add_says_exactly_what_was_committed(tmp_path, monkeypatch):
+    """ENOSPC in the second chunk: the message names the committed records; a re-run completes."""
+    import errno
+
+    from parcelrisk.store import HistoryStore
+
+    store = tmp_path / "h.duckdb"
+    original = HistoryStore._transaction
+    calls: list[int] = []
+
+    def full_disk_after_first_chunk(self, work):
+        def failing(con):
+            result = work(con)  # rows are written, then the disk is full before commit
+            calls.append(1)
+            if len(calls) == 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return result
+
+        return original(self, failing)
+
+    monkeypatch.setattr(HistoryStore, "_transaction", full_disk_after_first_chunk)
+    manifest = tmp_path / "m.jsonl"  # JSON Lines chunks are exactly --chunk-rows records
+    pd.read_csv(BAD / "valid.csv", dtype=str).to_json(manifest, orient="records", lines=True)
+    args = ["history", "add", str(manifest), "--store", str(store), "--chunk-rows", "2"]
+    result = runner.invoke(app, args)
+    _one_line_error(result, "No space left on device", "records 1-2", "re-run")
+    assert "nothing was changed" not in result.stderr
+    with duckdb.connect(str(store), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM items").fetchall() == [(2,)]
+    monkeypatch.setattr(HistoryStore, "_transaction", original)
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output + again.stderr
+    with duckdb.connect(str(store), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM items").fetchall() == [(5,)]
+
+
+# -- 9. outputs never overwrite inputs, each other, or what is not a regular file --------------
+
+
+def _score_args(manifest: Path, out: Path, *extra: str) -> list[str]:
+    from parcelrisk.api import DEFAULT_MODEL_DIR
+
+    return ["score", str(manifest), "--out", str(out), "--model", str(DEFAULT_MODEL_DIR), *extra]
+
+
+def test_outputs_equal_to_inputs_or_each_other_are_refused(tmp_path):
+    manifest = tmp_path / "in.csv"
+    shutil.copy(BAD / "valid.csv", manifest)
+    original = manifest.read_bytes()
+    out = tmp_path / "out.csv"
+    cases = [
+        _score_args(manifest, manifest),
+        _score_args(manifest, tmp_path / "." / "in.csv"),
+        _score_args(manifest, out, "--report", str(out)),
+        _score_args(manifest, out, "--rejects", str(manifest)),
+        _score_args(manifest, out, "--rejects", str(out)),
+        _score_args(manifest, out, "--report", str(manifest)),
+        ["validate", str(manifest), "--rejects", str(manifest)],
+        ["history", "add", str(manifest), "--store", str(tmp_path / "h.duckdb"), "--rejects",
+         str(manifest)],
+    ]  # fmt: skip
+    for args in cases:
+        result = runner.invoke(app, args)
+        _one_line_error(result)
+        assert manifest.read_bytes() == original, args
+        assert not out.exists(), args
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for args in (
+        _score_args(manifest, out, "--report", str(fifo)),
+        _score_args(manifest, fifo),
+        _score_args(manifest, folder),
+        _score_args(manifest, out, "--rejects", str(folder)),
+    ):
+        result = runner.invoke(app, args)
+        _one_line_error(result, "not a regular file")
+        assert fifo.exists() and not fifo.is_file() and folder.is_dir()
+        assert not out.exists(), args
+
+
+def test_disk_full_while_writing_outputs_is_one_line(tmp_path, monkeypatch):
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    out = tmp_path / "o" / "scored.csv"
+    result = runner.invoke(app, _score_args(BAD / "valid.csv", out))
+    _one_line_error(result, str(out), "No space left on device")
+    assert not any((tmp_path / "o").iterdir())  # no temporary file left behind
+
+
+# -- 10. an operator's file cannot vouch for its own parcels -----------------------------------
+
+
+def _labelled_and_plain(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """The same items three times: without labels, all marked seized, and mapped via --columns."""
+    frame = generate_manifest(400, seed=31, days=2, labels=True, truth=False)
+    plain = _manifest_only(frame)
+    seized = frame.assign(
+        inspected=True,
+        selection_source="officer",
+        inspected_at=frame["declared_at"] + pd.Timedelta(minutes=5),
+        outcome="seizure",
+    )
+    paths = (tmp_path / "plain.csv", tmp_path / "seized.csv", tmp_path / "mapped.csv")
+    plain.to_csv(paths[0], index=False)
+    seized.to_csv(paths[1], index=False)
+    seized.rename(columns={"outcome": "Result", "inspected_at": "Checked"}).to_csv(
+        paths[2], index=False
+    )
+    return paths
+
+
+def test_label_columns_in_a_scored_manifest_are_ignored_with_a_notice(tmp_path):
+    plain, seized, mapped = _labelled_and_plain(tmp_path)
+    columns = tmp_path / "map.yaml"
+    columns.write_text("Result: outcome\nChecked: inspected_at\n")
+    outputs = {}
+    for name, manifest, extra in (
+        ("plain", plain, []),
+        ("seized", seized, []),
+        ("mapped", mapped, ["--columns", str(columns)]),
+    ):
+        out = tmp_path / f"{name}.scored.csv"
+        result = runner.invoke(
+            app, _score_args(manifest, out, "--scored-at", FIXED, "--explain", "all", *extra)
+        )
+        assert result.exit_code == 0, result.output + result.stderr
+        notices = [line for line in result.stderr.splitlines() if line.startswith("notice:")]
+        if name == "plain":
+            assert not notices
+        else:
+            assert len(notices) == 1 and "outcome" in notices[0] and "store" in notices[0]
+        outputs[name] = out.read_bytes()
+    assert outputs["seized"] == outputs["plain"] and outputs["mapped"] == outputs["plain"]
+
+
+def test_library_and_pyfunc_ignore_label_columns_when_scoring():
+    from parcelrisk.api import DEFAULT_MODEL_DIR
+    from parcelrisk.pyfunc import PyfuncScorer
+
+    frame = generate_manifest(300, seed=32, days=2, labels=True, truth=False)
+    seized = frame.assign(
+        inspected=True, inspected_at=frame["declared_at"] + pd.Timedelta(minutes=5)
+    ).assign(outcome="seizure")
+    plain = _manifest_only(frame)
+    model = parcelrisk_load(DEFAULT_MODEL_DIR)
+    with pytest.warns(UserWarning, match="ignored"):
+        labelled_scores = model.score(seized, scored_at=FIXED).scored
+    pd.testing.assert_frame_equal(labelled_scores, model.score(plain, scored_at=FIXED).scored)
+    scorer = PyfuncScorer(str(DEFAULT_MODEL_DIR))
+    with pytest.warns(UserWarning, match="ignored"):
+        served = scorer.predict(seized, {"scored_at": FIXED})
+    pd.testing.assert_frame_equal(served, scorer.predict(plain, {"scored_at": FIXED}))
+
+
+def parcelrisk_load(path):
+    import parcelrisk
+
+    return parcelrisk.load_model(path)
+
+
+# -- 11. crafted or malformed model files: one line, never a crash inside LightGBM ----------------
+
+
+def _model_copy(tmp_path: Path, name: str) -> Path:
+
+    from parcelrisk.api import DEFAULT_MODEL_DIR
+
+    folder = tmp_path / name
+    shutil.copytree(DEFAULT_MODEL_DIR, folder)
+    return folder
+
+
+def _reseal(folder: Path) -> None:
+    """Recompute the checksums, as an attacker who can write the folder would."""
+    import hashlib
+    import json
+
+    meta = json.loads((folder / "metadata.json").read_text())
+    for name in meta["checksums"]:
+        meta["checksums"][name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    (folder / "metadata.json").write_text(json.dumps(meta))
+
+
+def test_crafted_booster_with_out_of_range_split_feature_is_refused(tmp_path):
+    from parcelrisk.errors import ModelError
+    from parcelrisk.model import load_model
+
+    crafted = {}
+    for name, old, new in (
+        ("split_feature", "split_feature=11 67", "split_feature=9999 67"),
+        ("child", "left_child=1 -1 9", "left_child=1 -99 9"),
+        ("leaves", "num_leaves=15", "num_leaves=40"),
+        ("cat", "cat_boundaries=0 1 2", "cat_boundaries=0 1 9"),
+    ):
+        folder = _model_copy(tmp_path, name)
+        text = (folder / "model.txt").read_text()
+        assert old in text
+        (folder / "model.txt").write_text(text.replace(old, new, 1))
+        _reseal(folder)
+        crafted[name] = folder
+        with pytest.raises(ModelError, match="model.txt"):
+            load_model(folder)
+    result = runner.invoke(app, _score_args(BAD / "valid.csv", tmp_path / "s.csv")[:-2] + [
+        "--model", str(crafted["split_feature"])])  # fmt: skip
+    _one_line_error(result, "model.txt")
+
+
+def test_malformed_metadata_or_pipeline_is_one_line(tmp_path):
+    cases = {
+        "metadata_list": ("metadata.json", "[]", False),
+        "metadata_text": ("metadata.json", "{not json", False),
+        "metadata_bytes": ("metadata.json", "\udcff", False),
+        "pipeline_text": ("pipeline.json", "{not json", True),
+        "pipeline_list": ("pipeline.json", "[1, 2]", True),
+        "pipeline_empty": ("pipeline.json", '{"format_version": 1}', True),
+        "calibrator": ("pipeline.json", None, True),
+    }
+    for name, (file, content, reseal) in cases.items():
+        folder = _model_copy(tmp_path, name)
+        if content is None:  # a calibrator with the wrong fields
+            import json
+
+            pipeline = json.loads((folder / file).read_text())
+            pipeline["calibrator"] = {"x": "a", "evil": 1}
+            content = json.dumps(pipeline)
+        (folder / file).write_bytes(content.encode("utf-8", errors="surrogateescape"))
+        if reseal:
+            _reseal(folder)
+        result = runner.invoke(
+            app,
+            ["score", str(BAD / "valid.csv"), "--out", str(tmp_path / "s.csv"), "--model",
+             str(folder)],
+        )  # fmt: skip
+        _one_line_error(result, str(folder))
+
+
+# -- 12. one line where the contract promises one line -------------------------------------------
+
+
+def test_history_add_of_a_missing_file_is_one_line(tmp_path):
+    result = runner.invoke(
+        app, ["history", "add", str(tmp_path / "nope.csv"), "--store", str(tmp_path / "h.duckdb")]
+    )
+    _one_line_error(result, "nope.csv", "no such file")
+
+
+def test_store_file_name_with_a_quote_is_data_not_sql(tmp_path):
+    store = tmp_path / "we\"ird'.duckdb"
+    added = runner.invoke(app, ["history", "add", str(BAD / "valid.csv"), "--store", str(store)])
+    assert added.exit_code == 0, added.output + added.stderr
+    out = tmp_path / "s.csv"
+    result = runner.invoke(app, _score_args(BAD / "valid.csv", out, "--store", str(store)))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert len(pd.read_csv(out)) == 5
+
+
+def test_column_map_that_is_not_text_or_is_a_device_is_one_line(tmp_path):
+    bad_utf8 = tmp_path / "map.yaml"
+    bad_utf8.write_bytes(b"Parcel\xff: item_id\n")
+    huge = tmp_path / "huge.yaml"
+    huge.write_text("a: b\n" * 400_000)  # 2 MB: no column map is that long
+    for path in (bad_utf8, Path("/dev/zero"), huge):
+        result = runner.invoke(app, ["validate", str(BAD / "valid.csv"), "--columns", str(path)])
+        _one_line_error(result, str(path))
+
+
+# -- 13. nothing left behind --------------------------------------------------------------------
+
+
+def test_stale_temp_folders_of_dead_runs_are_removed_and_rows_are_private(tmp_path, monkeypatch):
+    import tempfile
+
+    import parcelrisk.batch as batch
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = temp / f"parcelrisk-{dead.pid}-abc123"
+    stale.mkdir(mode=0o700)
+    (stale / "part-00000.parquet").write_bytes(b"names and addresses")
+    alive = temp / f"parcelrisk-{os.getppid()}-live"  # a running process's folder stays
+    alive.mkdir()
+    other = temp / "someone-else"
+    other.mkdir()
+    modes: dict[str, int] = {}
+    original = batch._predict_parts
+
+    def spy(parts, *args, **kwargs):
+        for part in parts:
+            modes[part.name] = part.stat().st_mode & 0o777
+            modes["folder"] = part.parent.stat().st_mode & 0o777
+        return original(parts, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "_predict_parts", spy)
+    result = runner.invoke(app, _score_args(BAD / "valid.csv", tmp_path / "s.csv"))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert not stale.exists() and alive.exists() and other.exists()
+    assert modes and all(
+        mode == (0o700 if name == "folder" else 0o600) for name, mode in modes.items()
+    )
+    assert sorted(p.name for p in temp.iterdir()) == [alive.name, other.name]  # own folder removed
+
+
+# -- 14. the entity-key secret --------------------------------------------------------------------
+
+
+def test_short_secret_refused_and_history_add_refuses_the_dev_secret_unless_asked(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv("PARCELRISK_DEMO", raising=False)  # as in production
+    manifest = str(BAD / "valid.csv")
+    store = tmp_path / "h.duckdb"
+    monkeypatch.setenv("PARCELRISK_SECRET", "x")
+    for args in (
+        ["history", "add", manifest, "--store", str(store)],
+        _score_args(BAD / "valid.csv", tmp_path / "s.csv"),
+    ):
+        _one_line_error(runner.invoke(app, args), "PARCELRISK_SECRET", "32")
+    assert not store.exists()
+    monkeypatch.delenv("PARCELRISK_SECRET")
+    refused = runner.invoke(app, ["history", "add", manifest, "--store", str(store)])
+    _one_line_error(refused, "development secret", "--allow-dev-secret")
+    assert not store.exists()
+    asked = runner.invoke(
+        app, ["history", "add", manifest, "--store", str(store), "--allow-dev-secret"]
+    )
+    assert asked.exit_code == 0, asked.output + asked.stderr
+    monkeypatch.setenv("PARCELRISK_SECRET", "k" * 32)
+    strong = runner.invoke(app, ["history", "add", manifest, "--store", str(tmp_path / "p.duckdb")])
+    assert strong.exit_code == 0, strong.output + strong.stderr
+    monkeypatch.setenv("PARCELRISK_DEMO", "1")  # tests and demos may use a short secret
+    monkeypatch.setenv("PARCELRISK_SECRET", "short")
+    demo = runner.invoke(app, ["history", "add", manifest, "--store", str(tmp_path / "d.duckdb")])
+    assert demo.exit_code == 0, demo.output + demo.stderr
+
+
+def test_ctrl_c_during_start_up_is_one_line():
+    """SIGINT while the command is still importing its libraries: exit 130, one line."""
+    # once a library of the start-up is loaded (before: the interpreter's own start-up)
+    for library in ("numpy", "pyarrow", "lib_lightgbm"):
+        proc = subprocess.Popen(
+            [*CLI, "validate", str(BAD / "valid.csv")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if library in Path(f"/proc/{proc.pid}/maps").read_text():
+                    break
+            except OSError:
+                pass
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+        assert "Traceback" not in stderr + stdout, stderr
+        if proc.returncode != 0:  # a fast machine may have finished: then nothing to check
+            assert proc.returncode == 130, (library, proc.returncode, stderr)
+            assert len(stderr.strip().splitlines()) == 1, stderr
+            assert stderr.startswith("interrupted"), stderr
