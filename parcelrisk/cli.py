@@ -281,30 +281,32 @@ def train(
     from parcelrisk.train import train_model
 
     valid, _rejects, _read = _read_valid(data, columns, encoding)
+    # The store stays open until the run is logged: the plots (SHAP beeswarm) transform
+    # rows again, and the model's features read their profiles from it.
     with _maybe_store(store) as history:
         result = train_model(valid, params=load_params(params), store=history, tune=tune)
-    out.print(_evaluation_table(result.evaluation, f"Test days, model {result.model.version}"))
-    card = model_card(result)
-    if export is not None:
-        save_model(result.model, export, card)
-        out.print(f"model written to {export}")
-    if track or register:
-        from parcelrisk.plots import evaluation_plots
-        from parcelrisk.tracking import log_training
+        out.print(_evaluation_table(result.evaluation, f"Test days, model {result.model.version}"))
+        card = model_card(result)
+        if export is not None:
+            save_model(result.model, export, card)
+            out.print(f"model written to {export}")
+        if track or register:
+            from parcelrisk.plots import evaluation_plots
+            from parcelrisk.tracking import log_training
 
-        with tempfile.TemporaryDirectory() as tmp:
-            plots = evaluation_plots(result, tmp)
-            run = log_training(
-                result, valid, experiment=experiment, register=register, card=card, plots=plots
+            with tempfile.TemporaryDirectory() as tmp:
+                plots = evaluation_plots(result, tmp)
+                run = log_training(
+                    result, valid, experiment=experiment, register=register, card=card, plots=plots
+                )
+            out.print(
+                f"MLflow run {run['run_id']}"
+                + (
+                    f", registered version {run['registered_version']} as @challenger"
+                    if register
+                    else ""
+                )
             )
-        out.print(
-            f"MLflow run {run['run_id']}"
-            + (
-                f", registered version {run['registered_version']} as @challenger"
-                if register
-                else ""
-            )
-        )
 
 
 @app.command()
