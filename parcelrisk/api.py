@@ -9,7 +9,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import dataclasses
+import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,7 @@ from parcelrisk.explain import explain_long, explain_long_empty
 from parcelrisk.model import ParcelRiskModel
 from parcelrisk.model import load_model as _load_folder
 from parcelrisk.scoring import ScoreOptions, empty_scored, load_templates_for, score_frame
+from parcelrisk.store import HistoryStore, StoreChoice, find_store
 from parcelrisk.validate import validate_frame
 
 __all__ = ["Model", "Scored", "load_model", "DEFAULT_MODEL_DIR"]
@@ -39,10 +45,29 @@ class Scored:
 
 
 class Model:
-    """A loaded parcelrisk model. No global state: two models can live side by side."""
+    """A loaded parcelrisk model. No global state: two models can live side by side.
 
-    def __init__(self, model: ParcelRiskModel) -> None:
+    ``store`` says which history store it reads (:func:`parcelrisk.store.find_store`);
+    a store found by path is opened read-only for each call, so that a writer
+    (``parcelrisk history add``) can update it between calls.
+    """
+
+    def __init__(self, model: ParcelRiskModel, store: StoreChoice | None = None) -> None:
         self._model = model
+        self.store = store or StoreChoice(None, "none")
+
+    @contextlib.contextmanager
+    def _pipeline(self) -> Iterator[ParcelRiskModel]:
+        """The model with its history store open (read-only) for the duration of one call."""
+        if self.store.path is None or self._model.features.store is not None:
+            yield self._model
+            return
+        with HistoryStore.open(
+            self.store.path, secret=self._model.features.secret, read_only=True
+        ) as history:
+            features = copy.copy(self._model.features)  # shares the fitted state; no mutation
+            features.store = history
+            yield dataclasses.replace(self._model, features=features)
 
     @property
     def version(self) -> str:
@@ -75,7 +100,8 @@ class Model:
         )
         if checked.valid.empty:  # every row rejected: nothing to score, nothing raised
             return Scored(empty_scored(), checked.rejects, explain_long_empty())
-        result = score_frame(checked.valid, self._model, options)
+        with self._pipeline() as model:
+            result = score_frame(checked.valid, model, options)
         return Scored(result.scored, checked.rejects, result.explanations)
 
     def explain(
@@ -87,7 +113,8 @@ class Model:
         Profiles use the whole manifest; ``items`` limits which item_ids are explained.
         """
         valid = validate_frame(manifest).valid
-        features, context = self._model.features.transform_with_context(valid)
+        with self._pipeline() as model:
+            features, context = model.features.transform_with_context(valid)
         rows = (
             valid.index if items is None else valid.index[valid["item_id"].isin(items).to_numpy()]
         )
@@ -131,7 +158,22 @@ def resolve_model(
 
 
 def load_model(
-    ref: str | Path = DEFAULT_MODEL_DIR, *, store: Any = None, secret: bytes | None = None
+    ref: str | Path = DEFAULT_MODEL_DIR,
+    *,
+    store: HistoryStore | str | os.PathLike[str] | None = None,
+    use_store: bool = True,
+    secret: bytes | None = None,
 ) -> Model:
-    """Load a model folder, or an MLflow model URI such as ``models:/parcelrisk@champion``."""
-    return Model(resolve_model(ref, store=store, secret=secret))
+    """Load a model folder, or an MLflow model URI such as ``models:/parcelrisk@champion``.
+
+    The history store follows the rule of every command (:func:`parcelrisk.store.find_store`):
+    ``store`` (an open :class:`~parcelrisk.store.HistoryStore` or a path), else
+    ``$PARCELRISK_STORE``, else ``./parcelrisk_history.duckdb`` if it exists;
+    ``use_store=False`` scores without history. ``Model.store`` says which was used.
+    """
+    if isinstance(store, HistoryStore):
+        return Model(
+            resolve_model(ref, store=store, secret=secret), StoreChoice(store.path, "open store")
+        )
+    choice = find_store(store, use=use_store)
+    return Model(resolve_model(ref, secret=secret), choice)

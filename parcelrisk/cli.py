@@ -186,19 +186,32 @@ def synth(
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
 StoreOption = Annotated[
     Path | None,
-    typer.Option("--store", help="History store (DuckDB) for entity profiles; read-only here."),
+    typer.Option(
+        "--store",
+        help="History store (DuckDB) for entity profiles, read-only here (default: "
+        "$PARCELRISK_STORE, else ./parcelrisk_history.duckdb if it exists).",
+    ),
+]
+NoStoreOption = Annotated[
+    bool,
+    typer.Option("--no-store", help="Use no history store: every party looks new."),
 ]
 
 
 @contextlib.contextmanager
-def _maybe_store(path: Path | None) -> Iterator[Any]:
-    """The history store opened read-only, or None when no store is given."""
-    if path is None:
+def _maybe_store(path: Path | None, no_store: bool = False) -> Iterator[Any]:
+    """The history store of the one rule (:func:`parcelrisk.store.find_store`), read-only, or None.
+
+    Says which store it is on stdout, with the command's summary (stderr is kept for errors).
+    """
+    from parcelrisk.store import HistoryStore, find_store
+
+    choice = find_store(path, use=not no_store)
+    out.print(choice.describe(), highlight=False, soft_wrap=True)
+    if choice.path is None:
         yield None
         return
-    from parcelrisk.store import HistoryStore
-
-    with HistoryStore.open(path, read_only=True) as history:
+    with HistoryStore.open(choice.path, read_only=True) as history:
         yield history
 
 
@@ -270,6 +283,7 @@ def train(
         typer.Option("--tune", min=0, help="Try N hyper-parameter sets on the validation days."),
     ] = 0,
     store: StoreOption = None,
+    no_store: NoStoreOption = False,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
 ) -> None:
@@ -283,7 +297,7 @@ def train(
     valid, _rejects, _read = _read_valid(data, columns, encoding)
     # The store stays open until the run is logged: the plots (SHAP beeswarm) transform
     # rows again, and the model's features read their profiles from it.
-    with _maybe_store(store) as history:
+    with _maybe_store(store, no_store) as history:
         result = train_model(valid, params=load_params(params), store=history, tune=tune)
         out.print(_evaluation_table(result.evaluation, f"Test days, model {result.model.version}"))
         card = model_card(result)
@@ -315,6 +329,7 @@ def evaluate(
     data: Annotated[Path, typer.Option("--data", help="Labelled manifest of a recent period.")],
     model_ref: Annotated[Path, typer.Option("--model", help="Model folder.")] = DEFAULT_MODEL,
     store: StoreOption = None,
+    no_store: NoStoreOption = False,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
 ) -> None:
@@ -325,7 +340,7 @@ def evaluate(
 
     valid, _rejects, _read = _read_valid(data, columns, encoding)
     truth = valid[[c for c in TRUTH_COLUMNS if c in valid]]
-    with _maybe_store(store) as history:
+    with _maybe_store(store, no_store) as history:
         model = load_model(model_ref, store=history)
         features = model.features.transform(valid.drop(columns=list(truth.columns)))
         ranking = pd.Series(model.raw_margin(features), index=valid.index)
@@ -399,6 +414,7 @@ def score(
         ),
     ] = None,
     store: StoreOption = None,
+    no_store: NoStoreOption = False,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
     pseudonymize: Annotated[
@@ -423,7 +439,7 @@ def score(
     options = ScoreOptions(
         capacity=capacity, budget=budget, explain=explain, seed=seed, scored_at=scored_at
     )
-    with _maybe_store(store) as history, _progress() as progress:
+    with _maybe_store(store, no_store) as history, _progress() as progress:
         model = resolve_model(model_ref, store=history)
         result = score_file(
             manifest,
@@ -506,6 +522,7 @@ def explain_item(
         DEFAULT_MODEL
     ),
     store: StoreOption = None,
+    no_store: NoStoreOption = False,
     top: Annotated[int, typer.Option("--top", min=1, help="Reasons on each side.")] = 10,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
@@ -516,7 +533,7 @@ def explain_item(
     manifest_rows = read_manifest(
         manifest, column_map=load_column_map(columns), encoding=encoding
     ).frame
-    with _maybe_store(store) as history:
+    with _maybe_store(store, no_store) as history:
         model = parcelrisk.load_model(model_ref, store=history)
         row = model.score_one(manifest_rows, item)
         reasons = model.explain(manifest_rows, top=top, items=[item])

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from parcelrisk.io import iter_manifest, load_column_map, read_manifest, write_frame
 from parcelrisk.schema import RejectSchema
-from parcelrisk.store import HistoryStore, default_store_path
+from parcelrisk.store import HistoryStore, find_store
 from parcelrisk.validate import validate_batches
 
 __all__ = ["history_app", "outcomes_app", "watchlist_app"]
@@ -46,7 +46,8 @@ StoreOption = Annotated[
     Path | None,
     typer.Option(
         "--store",
-        help="History store file (default: $PARCELRISK_STORE, else ./parcelrisk_history.duckdb).",
+        help="History store file (default: $PARCELRISK_STORE, else ./parcelrisk_history.duckdb, "
+        "created if needed).",
     ),
 ]
 ColumnsOption = Annotated[
@@ -126,7 +127,7 @@ def history_add(
     stored; names, addresses, phone numbers and e-mail addresses are not.
     """
     out, _ = _consoles()
-    path = store or default_store_path()
+    path = find_store(store, writing=True).path
     batches = iter_manifest(manifest, column_map=load_column_map(columns), encoding=encoding)
     digest = _file_sha256(manifest)
     read = valid = added = 0
@@ -178,7 +179,7 @@ def outcomes_add(
     add their manifest with ``parcelrisk history add`` first.
     """
     out, err = _consoles()
-    path = store or default_store_path()
+    path = find_store(store, writing=True).path
     raw = read_manifest(file)
     with HistoryStore.open(path) as history:
         added, rejected = history.add_outcomes(raw.frame)
@@ -242,7 +243,7 @@ def watchlist_add(
 ) -> None:
     """Add watch-list entries; only their pseudonymous keys are stored."""
     out, _ = _consoles()
-    path = store or default_store_path()
+    path = find_store(store, writing=True).path
     raw = read_manifest(file, column_map=load_column_map(columns))
     with HistoryStore.open(path) as history:
         added = history.add_watchlist(raw.frame, list_name)

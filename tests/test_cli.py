@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import parcelrisk
 from parcelrisk.cli import app
 from parcelrisk.synthetic import generate_manifest
 
 runner = CliRunner()
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "synthetic"
+FIXED = "2026-03-02T06:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """The committed sample, cut small: 600 of today's items; the last 30 days of history in a store."""
+    folder = tmp_path_factory.mktemp("sample")
+    today = pd.read_csv(SAMPLE / "manifest_today.csv", dtype=str).head(600)
+    today.to_csv(folder / "today.csv", index=False)
+    history = pd.read_parquet(SAMPLE / "history.parquet")
+    recent = history[history["declared_at"] >= history["declared_at"].max() - pd.Timedelta(days=30)]
+    recent.to_parquet(folder / "history.parquet")
+    store = folder / "history.duckdb"
+    added = runner.invoke(
+        app, ["history", "add", str(folder / "history.parquet"), "--store", str(store)]
+    )
+    assert added.exit_code == 0, added.output
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -39,3 +64,55 @@ def test_train_with_store_logs_the_run_to_mlflow(labelled_csv, tmp_path, monkeyp
         [mlflow.MlflowClient(tracking_uri=uri).get_experiment_by_name("parcelrisk").experiment_id]
     )
     assert len(runs) == 1 and runs[0].data.tags["model_version"]
+
+
+@pytest.mark.slow
+def test_every_entry_point_finds_the_store_by_one_rule(sample, tmp_path, monkeypatch):
+    """--store, else $PARCELRISK_STORE, else ./parcelrisk_history.duckdb; --no-store: none."""
+    monkeypatch.delenv("PARCELRISK_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    store = sample / "history.duckdb"
+
+    def score(name: str, *extra: str) -> tuple[bytes, str]:
+        out = tmp_path / f"{name}.csv"
+        args = ["score", str(sample / "today.csv"), "--out", str(out), "--scored-at", FIXED]
+        result = runner.invoke(app, [*args, *extra])
+        assert result.exit_code in (0, 2), result.output
+        return out.read_bytes(), result.stdout
+
+    named, named_says = score("named", "--store", str(store))
+    nothing, nothing_says = score("nothing")  # no option, no variable, no default file
+    monkeypatch.setenv("PARCELRISK_STORE", str(store))
+    env, env_says = score("env")
+    no_store, no_store_says = score("no_store", "--no-store")
+    monkeypatch.delenv("PARCELRISK_STORE")
+    shutil.copy(store, tmp_path / "parcelrisk_history.duckdb")
+    default, default_says = score("default")
+
+    assert named == env == default
+    assert no_store == nothing != named
+    assert f"history store: {store} (--store)" in named_says
+    assert f"history store: {store} ($PARCELRISK_STORE)" in env_says
+    assert "history store: parcelrisk_history.duckdb (default)" in default_says
+    assert "history store: none (--no-store" in no_store_says
+    assert "history store: none (no --store" in nothing_says
+
+    # the library: the same rule, and the same scores as the command line
+    scored = pd.read_csv(tmp_path / "named.csv")
+    rows = parcelrisk.read_manifest(sample / "today.csv").frame
+    for model in (
+        parcelrisk.load_model(),  # finds ./parcelrisk_history.duckdb
+        parcelrisk.load_model(store=store),  # a path
+    ):
+        assert model.store.path is not None
+        library = model.score(rows, scored_at=FIXED).scored
+        np.testing.assert_allclose(library["risk_score"], scored["risk_score"], atol=1e-6)
+    bare = parcelrisk.load_model(use_store=False).score(rows, scored_at=FIXED).scored
+    assert not np.allclose(bare["risk_score"], scored["risk_score"], atol=1e-6)
+
+    # explain follows the rule too
+    item = scored.sort_values("risk_rank")["item_id"].iloc[0]
+    said = runner.invoke(app, ["explain", str(sample / "today.csv"), "--item", item])
+    assert said.exit_code == 0, said.output
+    assert "history store: parcelrisk_history.duckdb (default)" in said.stdout
+    assert f"risk {scored.set_index('item_id').loc[item, 'risk_score']:.3f}" in said.stdout
