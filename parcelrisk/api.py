@@ -56,18 +56,8 @@ class Model:
         self._model = model
         self.store = store or StoreChoice(None, "none")
 
-    @contextlib.contextmanager
-    def _pipeline(self) -> Iterator[ParcelRiskModel]:
-        """The model with its history store open (read-only) for the duration of one call."""
-        if self.store.path is None or self._model.features.store is not None:
-            yield self._model
-            return
-        with HistoryStore.open(
-            self.store.path, secret=self._model.features.secret, read_only=True
-        ) as history:
-            features = copy.copy(self._model.features)  # shares the fitted state; no mutation
-            features.store = history
-            yield dataclasses.replace(self._model, features=features)
+    def _pipeline(self) -> contextlib.AbstractContextManager[ParcelRiskModel]:
+        return with_history(self._model, self.store)
 
     @property
     def version(self) -> str:
@@ -136,6 +126,22 @@ class Model:
         if match.empty:
             raise InputError(f"item {item_id!r} is not among the valid rows of the manifest")
         return match.iloc[0]
+
+
+@contextlib.contextmanager
+def with_history(model: ParcelRiskModel, store: StoreChoice) -> Iterator[ParcelRiskModel]:
+    """``model`` with the store of ``store`` open read-only for the duration of one call.
+
+    The loaded model is not changed (a copy of its features gets the store), so
+    concurrent calls, as a model server makes them, do not share a connection.
+    """
+    if store.path is None or model.features.store is not None:
+        yield model
+        return
+    with HistoryStore.open(store.path, secret=model.features.secret, read_only=True) as history:
+        features = copy.copy(model.features)  # shares the fitted state, which is read-only
+        features.store = history
+        yield dataclasses.replace(model, features=features)
 
 
 def resolve_model(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,25 +14,7 @@ from parcelrisk.cli import app
 from parcelrisk.synthetic import generate_manifest
 
 runner = CliRunner()
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "synthetic"
 FIXED = "2026-03-02T06:00:00Z"
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """The committed sample, cut small: 600 of today's items; the last 30 days of history in a store."""
-    folder = tmp_path_factory.mktemp("sample")
-    today = pd.read_csv(SAMPLE / "manifest_today.csv", dtype=str).head(600)
-    today.to_csv(folder / "today.csv", index=False)
-    history = pd.read_parquet(SAMPLE / "history.parquet")
-    recent = history[history["declared_at"] >= history["declared_at"].max() - pd.Timedelta(days=30)]
-    recent.to_parquet(folder / "history.parquet")
-    store = folder / "history.duckdb"
-    added = runner.invoke(
-        app, ["history", "add", str(folder / "history.parquet"), "--store", str(store)]
-    )
-    assert added.exit_code == 0, added.output
-    return folder
 
 
 @pytest.fixture(scope="module")
