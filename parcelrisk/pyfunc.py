@@ -18,6 +18,7 @@ import pandas as pd
 
 from parcelrisk.api import with_history
 from parcelrisk.model import load_model
+from parcelrisk.schema import REQUIRED_COLUMNS
 from parcelrisk.scoring import ScoreOptions, score_frame
 from parcelrisk.store import StoreChoice, find_store
 from parcelrisk.validate import validate_frame
@@ -43,7 +44,7 @@ class PyfuncScorer:
     def predict(
         self, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        """Scored rows in input order."""
+        """Scored rows in input order; columns with a missing value hold None (JSON null)."""
         params = params or {}
         options = ScoreOptions(
             capacity=params.get("capacity"),
@@ -52,6 +53,9 @@ class PyfuncScorer:
             seed=int(params.get("seed", 0)),
             scored_at=params.get("scored_at"),
         )
+        missing = sorted(REQUIRED_COLUMNS - set(model_input.columns))
+        if missing:
+            raise _bad_request(f"the request lacks required column(s): {', '.join(missing)}")
         checked = validate_frame(model_input)
         with with_history(self.model, self.store) as model:
             scored = score_frame(checked.valid, model, options).scored
@@ -59,7 +63,44 @@ class PyfuncScorer:
         rejected = checked.rejects.set_index("row")["reason"].reindex(out.index)
         out["item_id"] = model_input["item_id"].astype("str").to_numpy()
         out["rejected_reason"] = rejected.to_numpy()
-        return out.reset_index(drop=True)
+        return _strict_json(out.reset_index(drop=True))
+
+
+def _strict_json(frame: pd.DataFrame) -> pd.DataFrame:
+    """Missing values as None, so that a served response holds null, never a bare NaN.
+
+    MLflow's server writes ``DataFrame.to_dict("records")`` with ``json.dump``, which
+    writes NaN as ``NaN`` (not JSON). Columns without a missing value keep their dtype.
+    """
+    out = frame.copy()
+    for name in out.columns:
+        gaps = out[name].isna()
+        if gaps.any():
+            out[name] = out[name].astype(object).where(~gaps, None)
+    return out
+
+
+def _bad_request(message: str) -> Exception:
+    """An MLflow error that the server answers with HTTP 400 and exactly ``message``.
+
+    MLflow's scoring server rewrites the message of any MlflowException raised in
+    ``predict`` to "Failed to predict data '<the whole request>' ...": this one keeps
+    the first message it is given, so the client reads one line naming the column.
+    """
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+    class _OneLine(MlflowException):
+        @property  # type: ignore[override]
+        def message(self) -> str:
+            return self._one_line
+
+        @message.setter
+        def message(self, value: str) -> None:
+            if not hasattr(self, "_one_line"):
+                self._one_line = value
+
+    return _OneLine(message, error_code=INVALID_PARAMETER_VALUE)
 
 
 def _load_pyfunc(data_path: str) -> PyfuncScorer:

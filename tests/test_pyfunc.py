@@ -69,6 +69,10 @@ def test_pyfunc_reads_the_store_of_the_rule_and_scores_like_the_cli(
     assert not np.allclose(bare["risk_score"].to_numpy(dtype=float), cli_scores["risk_score"])
 
 
+def _not_json(token: str) -> None:
+    raise ValueError(f"{token} is not JSON")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -114,12 +118,19 @@ def test_mlflow_models_serve_scores_like_the_cli_with_the_store(
             except OSError:
                 time.sleep(1)
         assert status == 200, (tmp_path / "server.log").read_text()[-3000:]
-        served = pd.DataFrame(json.loads(body)["predictions"])
+        served = pd.DataFrame(json.loads(body, parse_constant=_not_json)["predictions"])
         expected = cli_scores.head(200)
         assert served["item_id"].tolist() == expected["item_id"].tolist()
         np.testing.assert_allclose(
             served["risk_score"].to_numpy(dtype=float), expected["risk_score"], atol=1e-9
         )
+        # a request without a required column: HTTP 400 and one line naming the column
+        incomplete = rows.drop(columns=["declared_at"]).head(3)
+        split = json.loads(incomplete.to_json(orient="split", index=False))
+        status, body = _post(port, {"dataframe_split": split})
+        message = json.loads(body)["message"]
+        assert status == 400 and "declared_at" in message and "\n" not in message, message
+        assert len(message) < 200, message
     finally:
         server.terminate()
         try:
