@@ -23,11 +23,12 @@ import pandas as pd
 
 from parcelrisk.errors import InputError
 from parcelrisk.explain import explain_long, explain_long_empty
+from parcelrisk.io import RawBatch
 from parcelrisk.model import ParcelRiskModel
 from parcelrisk.model import load_model as _load_folder
 from parcelrisk.scoring import ScoreOptions, empty_scored, load_templates_for, score_frame
 from parcelrisk.store import HistoryStore, StoreChoice, find_store
-from parcelrisk.validate import validate_frame
+from parcelrisk.validate import ValidationResult, Validator, validate_frame
 
 __all__ = ["Model", "Scored", "load_model", "DEFAULT_MODEL_DIR"]
 
@@ -69,7 +70,7 @@ class Model:
 
     def score(
         self,
-        manifest: pd.DataFrame,
+        manifest: pd.DataFrame | RawBatch,
         *,
         capacity: int | None = None,
         budget: float | None = 0.02,
@@ -78,8 +79,12 @@ class Model:
         seed: int = 0,
         scored_at: str | None = None,
     ) -> Scored:
-        """Validate and score a manifest frame; bad rows come back in ``rejects``, not as an exception."""
-        checked = validate_frame(manifest)
+        """Validate and score a manifest frame; bad rows come back in ``rejects``, not as an exception.
+
+        ``manifest`` is a DataFrame (rows numbered 1..n) or what :func:`parcelrisk.read_manifest`
+        returns (the file's record numbers, unreadable records among the rejects).
+        """
+        checked = _validate(manifest)
         options = ScoreOptions(
             capacity=capacity,
             budget=budget,
@@ -95,14 +100,14 @@ class Model:
         return Scored(result.scored, checked.rejects, result.explanations)
 
     def explain(
-        self, manifest: pd.DataFrame, top: int = 5, items: list[str] | None = None
+        self, manifest: pd.DataFrame | RawBatch, top: int = 5, items: list[str] | None = None
     ) -> pd.DataFrame:
         """Reasons: item_id, rank, reason, feature, value, contribution, text.
 
         Positive ranks raise the risk (1 = strongest); negative ranks lower it.
         Profiles use the whole manifest; ``items`` limits which item_ids are explained.
         """
-        valid = validate_frame(manifest).valid
+        valid = _validate(manifest).valid
         with self._pipeline() as model:
             features, context = model.features.transform_with_context(valid)
         rows = (
@@ -119,13 +124,19 @@ class Model:
             top=top,
         )
 
-    def score_one(self, manifest: pd.DataFrame, item_id: str) -> pd.Series:
+    def score_one(self, manifest: pd.DataFrame | RawBatch, item_id: str) -> pd.Series:
         """The scored row of one item, scored in the context of its whole manifest."""
         scored = self.score(manifest, explain="none").scored
         match = scored[scored["item_id"] == item_id]
         if match.empty:
             raise InputError(f"item {item_id!r} is not among the valid rows of the manifest")
         return match.iloc[0]
+
+
+def _validate(manifest: pd.DataFrame | RawBatch) -> ValidationResult:
+    if isinstance(manifest, RawBatch):
+        return Validator().validate(manifest)
+    return validate_frame(manifest)
 
 
 @contextlib.contextmanager
