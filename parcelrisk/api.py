@@ -26,14 +26,12 @@ from parcelrisk.explain import explain_long, explain_long_empty
 from parcelrisk.io import RawBatch
 from parcelrisk.model import ParcelRiskModel
 from parcelrisk.model import load_model as _load_folder
+from parcelrisk.paths import DEFAULT_MODEL_DIR
 from parcelrisk.scoring import ScoreOptions, empty_scored, load_templates_for, score_frame
 from parcelrisk.store import HistoryStore, StoreChoice, find_store
 from parcelrisk.validate import ValidationResult, Validator, validate_frame
 
 __all__ = ["Model", "Scored", "load_model", "DEFAULT_MODEL_DIR"]
-
-#: The shipped default model (inside the repository checkout).
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 
 
 @dataclass

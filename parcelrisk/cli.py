@@ -31,6 +31,7 @@ from parcelrisk.io import (
     write_frame,
     write_frames,
 )
+from parcelrisk.paths import DEFAULT_MODEL_DIR
 from parcelrisk.schema import RejectSchema
 from parcelrisk.validate import validate_batches
 
@@ -183,7 +184,7 @@ def synth(
     out.print(f"wrote {len(frame):,} items to {out_path}")
 
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
+DEFAULT_MODEL = DEFAULT_MODEL_DIR
 StoreOption = Annotated[
     Path | None,
     typer.Option(
