@@ -12,28 +12,23 @@ import functools
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from parcelrisk.errors import InputError, ParcelRiskError
-from parcelrisk.io import (
-    DEFAULT_CHUNK_ROWS,
-    iter_manifest,
-    load_column_map,
-    read_manifest,
-    write_frame,
-    write_frames,
-)
+from parcelrisk.errors import InputError, ParcelRiskError, ParcelRiskWarning
 from parcelrisk.paths import DEFAULT_MODEL_DIR
-from parcelrisk.schema import RejectSchema
-from parcelrisk.validate import validate_batches
+
+# pandas, pyarrow, pandera, LightGBM, DuckDB and MLflow are imported inside the commands
+# that use them: 'parcelrisk --help' and '--version' answer without loading them.
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(
     name="parcelrisk",
@@ -44,6 +39,27 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from parcelrisk import __version__
+
+        out.print(f"parcelrisk {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Customs risk scoring of postal and express parcels."""
+
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -58,7 +74,7 @@ EncodingOption = Annotated[
     typer.Option("--encoding", help="Text encoding of CSV/JSONL input: auto, utf-8, latin-1, ..."),
 ]
 ChunkRowsOption = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--chunk-rows", min=1, hidden=True, help="Records per chunk (outputs do not depend on it)."
     ),
@@ -82,14 +98,20 @@ def user_errors(func: F) -> F:
 
         # Libraries may turn Ctrl-C into their own exception (DuckDB, Arrow): note the signal.
         previous = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
+        failed = False
+        caught: list[warnings.WarningMessage] = []
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ParcelRiskWarning)
+                return func(*args, **kwargs)
         except ParcelRiskError as exc:
+            failed = True
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except (KeyboardInterrupt, Exception) as exc:
             if not (isinstance(exc, KeyboardInterrupt) or interrupted):
                 raise
+            failed = True
             err.print(
                 "interrupted: outputs not yet written were left as they were", highlight=False
             )
@@ -97,8 +119,24 @@ def user_errors(func: F) -> F:
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
+            # after catch_warnings has ended: warnings shown again are not caught again
+            _show_warnings(caught, failed)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _show_warnings(caught: list[warnings.WarningMessage], failed: bool) -> None:
+    """parcelrisk's warnings once each, as one line (``warning: ...``); others as Python shows them.
+
+    After an error, only the error's one line is printed.
+    """
+    said: set[str] = set()
+    for w in caught:
+        if not issubclass(w.category, ParcelRiskWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+        elif not failed and str(w.message) not in said:
+            said.add(str(w.message))
+            err.print(f"[bold yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
 
 
 def _main_thread() -> bool:
@@ -115,11 +153,20 @@ def validate(
     ] = None,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
-    chunk_rows: ChunkRowsOption = DEFAULT_CHUNK_ROWS,
+    chunk_rows: ChunkRowsOption = None,
 ) -> None:
     """Check a manifest against the schema and report what would be rejected, and why."""
+    import pandas as pd
+
+    from parcelrisk.io import DEFAULT_CHUNK_ROWS, iter_manifest, load_column_map, write_frame
+    from parcelrisk.schema import RejectSchema
+    from parcelrisk.validate import validate_batches
+
     batches = iter_manifest(
-        manifest, column_map=load_column_map(columns), encoding=encoding, chunk_rows=chunk_rows
+        manifest,
+        column_map=load_column_map(columns),
+        encoding=encoding,
+        chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
     )
     read = valid = 0
     reject_frames: list[pd.DataFrame] = []
@@ -217,12 +264,15 @@ def _maybe_store(path: Path | None, no_store: bool = False) -> Iterator[Any]:
 
 
 def _read_valid(
-    manifest: Path, columns: Path | None, encoding: str, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    manifest: Path, columns: Path | None, encoding: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Read and validate a whole manifest: (valid rows, rejects, rows read)."""
-    batches = iter_manifest(
-        manifest, column_map=load_column_map(columns), encoding=encoding, chunk_rows=chunk_rows
-    )
+    import pandas as pd
+
+    from parcelrisk.io import iter_manifest, load_column_map
+    from parcelrisk.validate import validate_batches
+
+    batches = iter_manifest(manifest, column_map=load_column_map(columns), encoding=encoding)
     valid, rejects, read = [], [], 0
     for result in validate_batches(batches, manifest):
         valid.append(result.valid)
@@ -335,6 +385,8 @@ def evaluate(
     encoding: EncodingOption = "auto",
 ) -> None:
     """Evaluate a model at inspection capacity on labelled data, against the legacy rules."""
+    import pandas as pd
+
     from parcelrisk.model import load_model, load_params
     from parcelrisk.schema import TRUTH_COLUMNS
     from parcelrisk.train import evaluation_table
@@ -427,13 +479,14 @@ def score(
             "the report shows no party data.",
         ),
     ] = False,
-    chunk_rows: ChunkRowsOption = DEFAULT_CHUNK_ROWS,
+    chunk_rows: ChunkRowsOption = None,
 ) -> None:
     """Score a manifest, select today's inspections and say why, item by item."""
     import time
 
     from parcelrisk.api import resolve_model
     from parcelrisk.batch import score_file
+    from parcelrisk.io import DEFAULT_CHUNK_ROWS, load_column_map, write_frame, write_frames
     from parcelrisk.scoring import ScoreOptions
 
     started = time.perf_counter()
@@ -449,7 +502,7 @@ def score(
             history=history,
             column_map=load_column_map(columns),
             encoding=encoding,
-            chunk_rows=chunk_rows,
+            chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
             pseudonymize=pseudonymize,
             progress=progress,
         )
@@ -529,7 +582,10 @@ def explain_item(
     encoding: EncodingOption = "auto",
 ) -> None:
     """Print one item's score, band and every reason with its contribution."""
+    import pandas as pd
+
     import parcelrisk
+    from parcelrisk.io import load_column_map, read_manifest
 
     manifest_rows = read_manifest(
         manifest, column_map=load_column_map(columns), encoding=encoding

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["ParcelRiskError", "InputError", "ModelError", "StoreError", "ConfigError"]
+__all__ = [
+    "ParcelRiskError",
+    "InputError",
+    "ModelError",
+    "StoreError",
+    "ConfigError",
+    "ParcelRiskWarning",
+    "SecretWarning",
+]
 
 
 class ParcelRiskError(Exception):
@@ -25,3 +33,11 @@ class StoreError(ParcelRiskError):
 
 class ConfigError(ParcelRiskError):
     """A configuration or reference file is missing or malformed."""
+
+
+class ParcelRiskWarning(UserWarning):
+    """Something the user should know that does not stop the run (the CLI prints one line)."""
+
+
+class SecretWarning(ParcelRiskWarning):
+    """``PARCELRISK_SECRET`` is not set: entity keys use the public development secret."""

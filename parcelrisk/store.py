@@ -64,7 +64,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from parcelrisk.errors import InputError, StoreError
+from parcelrisk.errors import InputError, SecretWarning, StoreError
 from parcelrisk.schema import OUTCOMES, LabelSchema, ManifestSchema, RejectSchema
 
 __all__ = [
@@ -141,10 +141,14 @@ def secret_from_env() -> bytes:
     warnings.warn(
         "PARCELRISK_SECRET is not set: entity keys use the public development secret "
         "(set PARCELRISK_SECRET in production)",
-        UserWarning,
+        SecretWarning,
         stacklevel=2,
     )
     return DEV_SECRET
+
+
+# Said once per process: a run asks for the secret in several places.
+warnings.filterwarnings("once", category=SecretWarning)
 
 
 def default_store_path() -> Path:

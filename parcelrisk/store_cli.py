@@ -15,17 +15,15 @@ import functools
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from parcelrisk.io import iter_manifest, load_column_map, read_manifest, write_frame
-from parcelrisk.schema import RejectSchema
-from parcelrisk.store import HistoryStore, find_store
-from parcelrisk.validate import validate_batches
+# The data stack (pandas, DuckDB, ...) is imported by the commands: 'parcelrisk --help' stays quick.
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["history_app", "outcomes_app", "watchlist_app"]
 
@@ -100,6 +98,8 @@ def _counts_table(title: str, row: dict[str, int]) -> Table:
 
 def _show_rejects(rejects: pd.DataFrame, console: Console) -> None:
     """A few rejects (row, item_id, reason): item ids are not personal data."""
+    from parcelrisk.schema import RejectSchema
+
     shown = Table(title=f"Rejected rows (first {min(len(rejects), _MAX_SHOWN_REJECTS)})")
     for column in (RejectSchema.row, RejectSchema.item_id, RejectSchema.reason):
         shown.add_column(column)
@@ -126,6 +126,12 @@ def history_add(
     Only pseudonymous keys, countries, value, weight, times and outcomes are
     stored; names, addresses, phone numbers and e-mail addresses are not.
     """
+    import pandas as pd
+
+    from parcelrisk.io import iter_manifest, load_column_map, write_frame
+    from parcelrisk.store import HistoryStore, find_store
+    from parcelrisk.validate import validate_batches
+
     out, _ = _consoles()
     path = find_store(store, writing=True).path
     batches = iter_manifest(manifest, column_map=load_column_map(columns), encoding=encoding)
@@ -178,6 +184,12 @@ def outcomes_add(
     Outcomes for item ids the store does not know are rejected (exit code 2):
     add their manifest with ``parcelrisk history add`` first.
     """
+    import pandas as pd
+
+    from parcelrisk.io import read_manifest, write_frame
+    from parcelrisk.schema import RejectSchema
+    from parcelrisk.store import HistoryStore, find_store
+
     out, err = _consoles()
     path = find_store(store, writing=True).path
     raw = read_manifest(file)
@@ -242,6 +254,9 @@ def watchlist_add(
     columns: ColumnsOption = None,
 ) -> None:
     """Add watch-list entries; only their pseudonymous keys are stored."""
+    from parcelrisk.io import load_column_map, read_manifest
+    from parcelrisk.store import HistoryStore, find_store
+
     out, _ = _consoles()
     path = find_store(store, writing=True).path
     raw = read_manifest(file, column_map=load_column_map(columns))

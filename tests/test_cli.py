@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -97,3 +100,47 @@ def test_every_entry_point_finds_the_store_by_one_rule(sample, tmp_path, monkeyp
     assert said.exit_code == 0, said.output
     assert "history store: parcelrisk_history.duckdb (default)" in said.stdout
     assert f"risk {scored.set_index('item_id').loc[item, 'risk_score']:.3f}" in said.stdout
+
+
+HEAVY = ("pandas", "pyarrow", "pandera", "lightgbm", "sklearn", "shap", "mlflow", "duckdb")
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k != "PARCELRISK_SECRET"} | env
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=300
+    )
+
+
+def test_import_and_help_load_no_heavy_library():
+    """`import parcelrisk` and `parcelrisk --help` stay quick: the data stack loads when used."""
+    code = (
+        "import sys, parcelrisk\n"
+        "from typer.testing import CliRunner\n"
+        "from parcelrisk.cli import app\n"
+        "assert CliRunner().invoke(app, ['--help']).exit_code == 0\n"
+        "assert CliRunner().invoke(app, ['score', '--help']).exit_code == 0\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    result = _python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", result.stdout
+    lazy = _python("import parcelrisk; print(parcelrisk.ManifestSchema.item_id)")
+    assert lazy.stdout.strip() == "item_id", lazy.stderr
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"parcelrisk {parcelrisk.__version__}"
+
+
+def test_secret_warning_is_one_line_once(sample, tmp_path):
+    args = [str(sample / "today.csv"), "--out", str(tmp_path / "s.csv"), "--no-store"]
+    code = f"import sys; from parcelrisk.cli import main; sys.argv = ['parcelrisk', 'score', *{args!r}]; main()"
+    result = _python(code)
+    assert result.returncode in (0, 2), result.stderr
+    lines = [line for line in result.stderr.splitlines() if "PARCELRISK_SECRET" in line]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("warning: PARCELRISK_SECRET is not set"), lines
+    assert "UserWarning" not in result.stderr and "warnings.warn" not in result.stderr
