@@ -591,7 +591,8 @@ def explain_item(
         manifest, column_map=load_column_map(columns), encoding=encoding
     ).frame
     with _maybe_store(store, no_store) as history:
-        model = parcelrisk.load_model(model_ref, store=history)
+        # the store was found by the rule above (None: --no-store, or none found)
+        model = parcelrisk.load_model(model_ref, store=history, use_store=history is not None)
         row = model.score_one(manifest_rows, item)
         reasons = model.explain(manifest_rows, top=top, items=[item])
     out.print(

@@ -95,11 +95,18 @@ def test_every_entry_point_finds_the_store_by_one_rule(sample, tmp_path, monkeyp
     assert not np.allclose(bare["risk_score"], scored["risk_score"], atol=1e-6)
 
     # explain follows the rule too
-    item = scored.sort_values("risk_rank")["item_id"].iloc[0]
+    bare_scores = pd.read_csv(tmp_path / "no_store.csv").set_index("item_id")["risk_score"]
+    # the item the store changes most, so that the two explanations must differ
+    item = (scored.set_index("item_id")["risk_score"] - bare_scores).abs().idxmax()
     said = runner.invoke(app, ["explain", str(sample / "today.csv"), "--item", item])
     assert said.exit_code == 0, said.output
     assert "history store: parcelrisk_history.duckdb (default)" in said.stdout
     assert f"risk {scored.set_index('item_id').loc[item, 'risk_score']:.3f}" in said.stdout
+    unsaid = runner.invoke(
+        app, ["explain", str(sample / "today.csv"), "--item", item, "--no-store"]
+    )
+    assert unsaid.exit_code == 0, unsaid.output
+    assert f"risk {bare_scores.loc[item]:.3f}" in unsaid.stdout
 
 
 HEAVY = ("pandas", "pyarrow", "pandera", "lightgbm", "sklearn", "shap", "mlflow", "duckdb")
