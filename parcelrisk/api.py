@@ -9,7 +9,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import dataclasses
+import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,15 +23,21 @@ import pandas as pd
 
 from parcelrisk.errors import InputError
 from parcelrisk.explain import explain_long, explain_long_empty
+from parcelrisk.io import RawBatch
 from parcelrisk.model import ParcelRiskModel
 from parcelrisk.model import load_model as _load_folder
+from parcelrisk.paths import DEFAULT_MODEL_DIR
 from parcelrisk.scoring import ScoreOptions, empty_scored, load_templates_for, score_frame
-from parcelrisk.validate import drop_labels, labels_ignored_notice, validate_frame
+from parcelrisk.store import HistoryStore, StoreChoice, find_store
+from parcelrisk.validate import (
+    ValidationResult,
+    Validator,
+    drop_labels,
+    labels_ignored_notice,
+    validate_frame,
+)
 
 __all__ = ["Model", "Scored", "load_model", "DEFAULT_MODEL_DIR"]
-
-#: The shipped default model (inside the repository checkout).
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 
 
 @dataclass
@@ -39,10 +50,19 @@ class Scored:
 
 
 class Model:
-    """A loaded parcelrisk model. No global state: two models can live side by side."""
+    """A loaded parcelrisk model. No global state: two models can live side by side.
 
-    def __init__(self, model: ParcelRiskModel) -> None:
+    ``store`` says which history store it reads (:func:`parcelrisk.store.find_store`);
+    a store found by path is opened read-only for each call, so that a writer
+    (``parcelrisk history add``) can update it between calls.
+    """
+
+    def __init__(self, model: ParcelRiskModel, store: StoreChoice | None = None) -> None:
         self._model = model
+        self.store = store or StoreChoice(None, "none")
+
+    def _pipeline(self) -> contextlib.AbstractContextManager[ParcelRiskModel]:
+        return with_history(self._model, self.store)
 
     @property
     def version(self) -> str:
@@ -54,7 +74,7 @@ class Model:
 
     def score(
         self,
-        manifest: pd.DataFrame,
+        manifest: pd.DataFrame | RawBatch,
         *,
         capacity: int | None = None,
         budget: float | None = 0.02,
@@ -65,10 +85,12 @@ class Model:
     ) -> Scored:
         """Validate and score a manifest frame; bad rows come back in ``rejects``, not as an exception.
 
+        ``manifest`` is a DataFrame (rows numbered 1..n) or what :func:`parcelrisk.read_manifest`
+        returns (the file's record numbers, unreadable records among the rejects).
         Label columns (``inspected``, ``outcome``, ...) are ignored with a warning: outcomes
         come only from the history store.
         """
-        checked = validate_frame(_without_labels(manifest))
+        checked = _validate(manifest)
         options = ScoreOptions(
             capacity=capacity,
             budget=budget,
@@ -79,19 +101,21 @@ class Model:
         )
         if checked.valid.empty:  # every row rejected: nothing to score, nothing raised
             return Scored(empty_scored(), checked.rejects, explain_long_empty())
-        result = score_frame(checked.valid, self._model, options)
+        with self._pipeline() as model:
+            result = score_frame(checked.valid, model, options)
         return Scored(result.scored, checked.rejects, result.explanations)
 
     def explain(
-        self, manifest: pd.DataFrame, top: int = 5, items: list[str] | None = None
+        self, manifest: pd.DataFrame | RawBatch, top: int = 5, items: list[str] | None = None
     ) -> pd.DataFrame:
         """Reasons: item_id, rank, reason, feature, value, contribution, text.
 
         Positive ranks raise the risk (1 = strongest); negative ranks lower it.
         Profiles use the whole manifest; ``items`` limits which item_ids are explained.
         """
-        valid = validate_frame(_without_labels(manifest)).valid
-        features, context = self._model.features.transform_with_context(valid)
+        valid = _validate(manifest).valid
+        with self._pipeline() as model:
+            features, context = model.features.transform_with_context(valid)
         rows = (
             valid.index if items is None else valid.index[valid["item_id"].isin(items).to_numpy()]
         )
@@ -106,7 +130,7 @@ class Model:
             top=top,
         )
 
-    def score_one(self, manifest: pd.DataFrame, item_id: str) -> pd.Series:
+    def score_one(self, manifest: pd.DataFrame | RawBatch, item_id: str) -> pd.Series:
         """The scored row of one item, scored in the context of its whole manifest."""
         scored = self.score(manifest, explain="none").scored
         match = scored[scored["item_id"] == item_id]
@@ -123,6 +147,32 @@ def _without_labels(manifest: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _validate(manifest: pd.DataFrame | RawBatch) -> ValidationResult:
+    if isinstance(manifest, RawBatch):
+        frame, dropped = drop_labels(manifest.frame)
+        if dropped:
+            warnings.warn(labels_ignored_notice(dropped, "the manifest"), UserWarning, stacklevel=3)
+            manifest = dataclasses.replace(manifest, frame=frame)
+        return Validator().validate(manifest)
+    return validate_frame(_without_labels(manifest))
+
+
+@contextlib.contextmanager
+def with_history(model: ParcelRiskModel, store: StoreChoice) -> Iterator[ParcelRiskModel]:
+    """``model`` with the store of ``store`` open read-only for the duration of one call.
+
+    The loaded model is not changed (a copy of its features gets the store), so
+    concurrent calls, as a model server makes them, do not share a connection.
+    """
+    if store.path is None or model.features.store is not None:
+        yield model
+        return
+    with HistoryStore.open(store.path, secret=model.features.secret, read_only=True) as history:
+        features = copy.copy(model.features)  # shares the fitted state, which is read-only
+        features.store = history
+        yield dataclasses.replace(model, features=features)
+
+
 def resolve_model(
     ref: str | Path, *, store: Any = None, secret: bytes | None = None
 ) -> ParcelRiskModel:
@@ -137,7 +187,22 @@ def resolve_model(
 
 
 def load_model(
-    ref: str | Path = DEFAULT_MODEL_DIR, *, store: Any = None, secret: bytes | None = None
+    ref: str | Path = DEFAULT_MODEL_DIR,
+    *,
+    store: HistoryStore | str | os.PathLike[str] | None = None,
+    use_store: bool = True,
+    secret: bytes | None = None,
 ) -> Model:
-    """Load a model folder, or an MLflow model URI such as ``models:/parcelrisk@champion``."""
-    return Model(resolve_model(ref, store=store, secret=secret))
+    """Load a model folder, or an MLflow model URI such as ``models:/parcelrisk@champion``.
+
+    The history store follows the rule of every command (:func:`parcelrisk.store.find_store`):
+    ``store`` (an open :class:`~parcelrisk.store.HistoryStore` or a path), else
+    ``$PARCELRISK_STORE``, else ``./parcelrisk_history.duckdb`` if it exists;
+    ``use_store=False`` scores without history. ``Model.store`` says which was used.
+    """
+    if isinstance(store, HistoryStore):
+        return Model(
+            resolve_model(ref, store=store, secret=secret), StoreChoice(store.path, "open store")
+        )
+    choice = find_store(store, use=use_store)
+    return Model(resolve_model(ref, secret=secret), choice)

@@ -12,28 +12,23 @@ import functools
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from parcelrisk.errors import InputError, ParcelRiskError
-from parcelrisk.io import (
-    DEFAULT_CHUNK_ROWS,
-    check_outputs,
-    iter_manifest,
-    load_column_map,
-    read_manifest,
-    write_frame,
-    write_frames,
-)
-from parcelrisk.schema import RejectSchema
-from parcelrisk.validate import validate_batches
+from parcelrisk.errors import InputError, ParcelRiskError, ParcelRiskWarning
+from parcelrisk.paths import DEFAULT_MODEL_DIR
+
+# pandas, pyarrow, pandera, LightGBM, DuckDB and MLflow are imported inside the commands
+# that use them: 'parcelrisk --help' and '--version' answer without loading them.
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(
     name="parcelrisk",
@@ -44,6 +39,27 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from parcelrisk import __version__
+
+        out.print(f"parcelrisk {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Customs risk scoring of postal and express parcels."""
+
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -65,7 +81,7 @@ EpochDatesOption = Annotated[
     ),
 ]
 ChunkRowsOption = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--chunk-rows", min=1, hidden=True, help="Records per chunk (outputs do not depend on it)."
     ),
@@ -89,14 +105,20 @@ def user_errors(func: F) -> F:
 
         # Libraries may turn Ctrl-C into their own exception (DuckDB, Arrow): note the signal.
         previous = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
+        failed = False
+        caught: list[warnings.WarningMessage] = []
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ParcelRiskWarning)
+                return func(*args, **kwargs)
         except ParcelRiskError as exc:
+            failed = True
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except (KeyboardInterrupt, Exception) as exc:
             if not (isinstance(exc, KeyboardInterrupt) or interrupted):
                 raise
+            failed = True
             err.print(
                 "interrupted: outputs not yet written were left as they were", highlight=False
             )
@@ -104,8 +126,24 @@ def user_errors(func: F) -> F:
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
+            # after catch_warnings has ended: warnings shown again are not caught again
+            _show_warnings(caught, failed)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _show_warnings(caught: list[warnings.WarningMessage], failed: bool) -> None:
+    """parcelrisk's warnings once each, as one line (``warning: ...``); others as Python shows them.
+
+    After an error, only the error's one line is printed.
+    """
+    said: set[str] = set()
+    for w in caught:
+        if not issubclass(w.category, ParcelRiskWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+        elif not failed and str(w.message) not in said:
+            said.add(str(w.message))
+            err.print(f"[bold yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
 
 
 def _main_thread() -> bool:
@@ -123,12 +161,27 @@ def validate(
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
     epoch_dates: EpochDatesOption = False,
-    chunk_rows: ChunkRowsOption = DEFAULT_CHUNK_ROWS,
+    chunk_rows: ChunkRowsOption = None,
 ) -> None:
     """Check a manifest against the schema and report what would be rejected, and why."""
+    import pandas as pd
+
+    from parcelrisk.io import (
+        DEFAULT_CHUNK_ROWS,
+        check_outputs,
+        iter_manifest,
+        load_column_map,
+        write_frame,
+    )
+    from parcelrisk.schema import RejectSchema
+    from parcelrisk.validate import validate_batches
+
     check_outputs({"--rejects": rejects}, {"MANIFEST": manifest, "--columns": columns})
     batches = iter_manifest(
-        manifest, column_map=load_column_map(columns), encoding=encoding, chunk_rows=chunk_rows
+        manifest,
+        column_map=load_column_map(columns),
+        encoding=encoding,
+        chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
     )
     read = valid = 0
     reject_frames: list[pd.DataFrame] = []
@@ -193,32 +246,48 @@ def synth(
     out.print(f"wrote {len(frame):,} items to {out_path}")
 
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
+DEFAULT_MODEL = DEFAULT_MODEL_DIR
 StoreOption = Annotated[
     Path | None,
-    typer.Option("--store", help="History store (DuckDB) for entity profiles; read-only here."),
+    typer.Option(
+        "--store",
+        help="History store (DuckDB) for entity profiles, read-only here (default: "
+        "$PARCELRISK_STORE, else ./parcelrisk_history.duckdb if it exists).",
+    ),
+]
+NoStoreOption = Annotated[
+    bool,
+    typer.Option("--no-store", help="Use no history store: every party looks new."),
 ]
 
 
 @contextlib.contextmanager
-def _maybe_store(path: Path | None) -> Iterator[Any]:
-    """The history store opened read-only, or None when no store is given."""
-    if path is None:
+def _maybe_store(path: Path | None, no_store: bool = False) -> Iterator[Any]:
+    """The history store of the one rule (:func:`parcelrisk.store.find_store`), read-only, or None.
+
+    Says which store it is on stdout, with the command's summary (stderr is kept for errors).
+    """
+    from parcelrisk.store import HistoryStore, find_store
+
+    choice = find_store(path, use=not no_store)
+    out.print(choice.describe(), highlight=False, soft_wrap=True)
+    if choice.path is None:
         yield None
         return
-    from parcelrisk.store import HistoryStore
-
-    with HistoryStore.open(path, read_only=True) as history:
+    with HistoryStore.open(choice.path, read_only=True) as history:
         yield history
 
 
 def _read_valid(
-    manifest: Path, columns: Path | None, encoding: str, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    manifest: Path, columns: Path | None, encoding: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Read and validate a whole manifest: (valid rows, rejects, rows read)."""
-    batches = iter_manifest(
-        manifest, column_map=load_column_map(columns), encoding=encoding, chunk_rows=chunk_rows
-    )
+    import pandas as pd
+
+    from parcelrisk.io import iter_manifest, load_column_map
+    from parcelrisk.validate import validate_batches
+
+    batches = iter_manifest(manifest, column_map=load_column_map(columns), encoding=encoding)
     valid, rejects, read = [], [], 0
     for result in validate_batches(batches, manifest):
         valid.append(result.valid)
@@ -280,6 +349,7 @@ def train(
         typer.Option("--tune", min=0, help="Try N hyper-parameter sets on the validation days."),
     ] = 0,
     store: StoreOption = None,
+    no_store: NoStoreOption = False,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
 ) -> None:
@@ -291,30 +361,32 @@ def train(
     from parcelrisk.train import train_model
 
     valid, _rejects, _read = _read_valid(data, columns, encoding)
-    with _maybe_store(store) as history:
+    # The store stays open until the run is logged: the plots (SHAP beeswarm) transform
+    # rows again, and the model's features read their profiles from it.
+    with _maybe_store(store, no_store) as history:
         result = train_model(valid, params=load_params(params), store=history, tune=tune)
-    out.print(_evaluation_table(result.evaluation, f"Test days, model {result.model.version}"))
-    card = model_card(result)
-    if export is not None:
-        save_model(result.model, export, card)
-        out.print(f"model written to {export}")
-    if track or register:
-        from parcelrisk.plots import evaluation_plots
-        from parcelrisk.tracking import log_training
+        out.print(_evaluation_table(result.evaluation, f"Test days, model {result.model.version}"))
+        card = model_card(result)
+        if export is not None:
+            save_model(result.model, export, card)
+            out.print(f"model written to {export}")
+        if track or register:
+            from parcelrisk.plots import evaluation_plots
+            from parcelrisk.tracking import log_training
 
-        with tempfile.TemporaryDirectory() as tmp:
-            plots = evaluation_plots(result, tmp)
-            run = log_training(
-                result, valid, experiment=experiment, register=register, card=card, plots=plots
+            with tempfile.TemporaryDirectory() as tmp:
+                plots = evaluation_plots(result, tmp)
+                run = log_training(
+                    result, valid, experiment=experiment, register=register, card=card, plots=plots
+                )
+            out.print(
+                f"MLflow run {run['run_id']}"
+                + (
+                    f", registered version {run['registered_version']} as @challenger"
+                    if register
+                    else ""
+                )
             )
-        out.print(
-            f"MLflow run {run['run_id']}"
-            + (
-                f", registered version {run['registered_version']} as @challenger"
-                if register
-                else ""
-            )
-        )
 
 
 @app.command()
@@ -325,10 +397,13 @@ def evaluate(
         DEFAULT_MODEL
     ),
     store: StoreOption = None,
+    no_store: NoStoreOption = False,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
 ) -> None:
     """Evaluate a model at inspection capacity on labelled data, against the legacy rules."""
+    import pandas as pd
+
     from parcelrisk.api import resolve_model
     from parcelrisk.model import load_params
     from parcelrisk.schema import TRUTH_COLUMNS
@@ -336,7 +411,7 @@ def evaluate(
 
     valid, _rejects, _read = _read_valid(data, columns, encoding)
     truth = valid[[c for c in TRUTH_COLUMNS if c in valid]]
-    with _maybe_store(store) as history:
+    with _maybe_store(store, no_store) as history:
         model = resolve_model(model_ref, store=history)
         features = model.features.transform(valid.drop(columns=list(truth.columns)))
         ranking = pd.Series(model.raw_margin(features), index=valid.index)
@@ -410,6 +485,7 @@ def score(
         ),
     ] = None,
     store: StoreOption = None,
+    no_store: NoStoreOption = False,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
     pseudonymize: Annotated[
@@ -422,13 +498,20 @@ def score(
         ),
     ] = False,
     epoch_dates: EpochDatesOption = False,
-    chunk_rows: ChunkRowsOption = DEFAULT_CHUNK_ROWS,
+    chunk_rows: ChunkRowsOption = None,
 ) -> None:
     """Score a manifest, select today's inspections and say why, item by item."""
     import time
 
     from parcelrisk.api import resolve_model
     from parcelrisk.batch import score_file
+    from parcelrisk.io import (
+        DEFAULT_CHUNK_ROWS,
+        check_outputs,
+        load_column_map,
+        write_frame,
+        write_frames,
+    )
     from parcelrisk.scoring import ScoreOptions
 
     started = time.perf_counter()
@@ -440,7 +523,7 @@ def score(
     options = ScoreOptions(
         capacity=capacity, budget=budget, explain=explain, seed=seed, scored_at=scored_at
     )
-    with _maybe_store(store) as history, _progress() as progress:
+    with _maybe_store(store, no_store) as history, _progress() as progress:
         model = resolve_model(model_ref, store=history)
         result = score_file(
             manifest,
@@ -449,7 +532,7 @@ def score(
             history=history,
             column_map=load_column_map(columns),
             encoding=encoding,
-            chunk_rows=chunk_rows,
+            chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
             pseudonymize=pseudonymize,
             progress=progress,
             epoch_dates=epoch_dates,
@@ -528,12 +611,16 @@ def explain_item(
         DEFAULT_MODEL
     ),
     store: StoreOption = None,
+    no_store: NoStoreOption = False,
     top: Annotated[int, typer.Option("--top", min=1, help="Reasons on each side.")] = 10,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
 ) -> None:
     """Print one item's score, band and every reason with its contribution."""
+    import pandas as pd
+
     import parcelrisk
+    from parcelrisk.io import load_column_map, read_manifest
     from parcelrisk.validate import drop_labels, labels_ignored_notice
 
     manifest_rows, ignored = drop_labels(
@@ -542,8 +629,9 @@ def explain_item(
     if ignored:
         notice = labels_ignored_notice(ignored, manifest.name)
         err.print(f"notice: {notice}", highlight=False, soft_wrap=True)
-    with _maybe_store(store) as history:
-        model = parcelrisk.load_model(model_ref, store=history)
+    with _maybe_store(store, no_store) as history:
+        # the store was found by the rule above (None: --no-store, or none found)
+        model = parcelrisk.load_model(model_ref, store=history, use_store=history is not None)
         row = model.score_one(manifest_rows, item)
         reasons = model.explain(manifest_rows, top=top, items=[item])
     out.print(

@@ -9,6 +9,8 @@ __all__ = [
     "StoreError",
     "ConfigError",
     "OutputError",
+    "ParcelRiskWarning",
+    "SecretWarning",
 ]
 
 
@@ -37,3 +39,11 @@ class ConfigError(ParcelRiskError):
 class OutputError(ParcelRiskError):
     """An output cannot be written: it would replace an input or another output, it is not a
     regular file, or the write failed (disk full, no permission)."""
+
+
+class ParcelRiskWarning(UserWarning):
+    """Something the user should know that does not stop the run (the CLI prints one line)."""
+
+
+class SecretWarning(ParcelRiskWarning):
+    """``PARCELRISK_SECRET`` is not set: entity keys use the public development secret."""

@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from parcelrisk.errors import ConfigError
-from parcelrisk.features import FeatureContext
+from parcelrisk.features import OTHER_LEVEL, FeatureContext
 from parcelrisk.reference import default_reference_dir
 from parcelrisk.schema import ManifestSchema as M
 
@@ -303,7 +303,11 @@ def _plain(value: Any) -> Any:
 def _item_values(
     raw: dict[str, Any], feats: dict[str, Any], vague_list: str, watchlists: str
 ) -> dict[str, Any]:
-    values: dict[str, Any] = {str(name): v for name, v in feats.items()}
+    # the catch-all level of rare categories reads as "other" in words
+    values: dict[str, Any] = {
+        str(name): "other" if isinstance(v, str) and v == OTHER_LEVEL else v
+        for name, v in feats.items()
+    }
     for name in QUOTABLE_FIELDS:
         if name in raw:
             v = raw[name]

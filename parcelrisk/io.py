@@ -278,35 +278,78 @@ def _drop_nul(batch: pa.RecordBatch) -> pa.RecordBatch:
 def _csv_exact(
     path: Path, enc: str, delimiter: str, names: list[str], chunk_rows: int, skip: int
 ) -> Iterator[RawBatch]:
-    """Python's csv module: slower, but exact record numbers for broken records."""
+    """Python's csv module: slower, but exact record numbers for broken records.
+
+    A broken record that runs over several lines (a quote opened and never closed, or
+    closed lines later) swallowed the lines after its first: each of those non-blank
+    lines counts as a record of its own, rejected with the file line where the quote
+    opened, so a swallowed line is never lost without a word.
+    """
     # No field-size limit beyond pyarrow's own (a 10 MB description is a field, not an error).
     csv.field_size_limit(max(csv.field_size_limit(), _MAX_FIELD_BYTES))
     with path.open("r", encoding=enc, errors="replace", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
+        consumed: list[str] = []  # the physical lines of the record being read
+
+        def lines() -> Iterator[str]:
+            for line in fh:
+                consumed.append(line)
+                yield line
+
+        reader = csv.reader(lines(), delimiter=delimiter)
         next(reader, None)  # header
+        consumed.clear()
         rows: list[list[str]] = []
         unreadable: list[tuple[int, str]] = []
         first = skip + 1
         number = 0
         for record in reader:
+            raw = list(consumed)
+            consumed.clear()
             if not record:
                 continue  # a blank line is not a record (pyarrow skips it too)
-            number += 1
-            if number <= skip:
-                continue
             if len(record) == len(names):
-                rows.append(record)
+                reasons = [None]
             else:
-                unreadable.append(
-                    (number, f"has {len(record)} fields where the header has {len(names)}")
-                )
-                rows.append([""] * len(names))
-            if len(rows) >= chunk_rows:
-                yield _exact_batch(rows, names, first, unreadable)
-                first += len(rows)
-                rows, unreadable = [], []
+                reasons = _broken_record(record, raw, len(names), reader.line_num)
+            for reason in reasons:
+                number += 1
+                if number <= skip:
+                    continue
+                if reason is None:
+                    rows.append(record)
+                else:
+                    unreadable.append((number, reason))
+                    rows.append([""] * len(names))
+                if len(rows) >= chunk_rows:
+                    yield _exact_batch(rows, names, first, unreadable)
+                    first += len(rows)
+                    rows, unreadable = [], []
         if rows:
             yield _exact_batch(rows, names, first, unreadable)
+
+
+def _broken_record(
+    record: list[str], raw: list[str], n_names: int, line_num: int
+) -> list[str | None]:
+    """Reject reasons of a record whose fields do not fit the header: one per line it covers.
+
+    ``raw`` are the record's physical lines and ``line_num`` the file line it ended on.
+    """
+    fields = f"has {len(record)} fields where the header has {n_names}"
+    # blank lines inside the record are not records (as between records)
+    covered = [line for line in raw if line.strip("\r\n")]
+    if len(covered) <= 1:
+        return [fields]
+    start = line_num - len(raw) + 1 + next(i for i, line in enumerate(raw) if line.strip("\r\n"))
+    # a quote still open at the end of the file keeps the last line break in the field
+    at_end = record[-1].endswith(("\n", "\r"))
+    to = "to the end of the file" if at_end else f"to line {line_num}"
+    opened = (
+        f"a quoted field opened on file line {start} runs over {len(covered)} lines ({to}); "
+        f"{fields}; the {len(covered)} lines are rejected"
+    )
+    swallowed = f"swallowed by the quoted field opened on file line {start} (check its quotes)"
+    return [opened] + [swallowed] * (len(covered) - 1)
 
 
 def _exact_batch(

@@ -42,6 +42,7 @@ __all__ = [
     "load_params",
     "frame_hash",
     "check_booster_text",
+    "strict_json",
 ]
 
 BOOSTER_FILE, PIPELINE_FILE, METADATA_FILE, CARD_FILE = (
@@ -197,10 +198,30 @@ def save_model(model: ParcelRiskModel, directory: str | Path, card: str) -> Path
 
 
 def _write_json(path: Path, data: Any) -> None:
+    """Strict JSON (what ``JSON.parse`` reads): NaN and infinities are written as null."""
     with atomic_path(path) as tmp:
-        tmp.write_text(
-            json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        tmp.write_text(strict_json(data) + "\n", encoding="utf-8")
+
+
+def strict_json(data: Any) -> str:
+    """``data`` as strict JSON, indented and with sorted keys; non-finite numbers become null.
+
+    >>> strict_json({"lift": float("nan"), "n": [1.5, float("inf")]})
+    '{\\n "lift": null,\\n "n": [\\n  1.5,\\n  null\\n ]\\n}'
+    """
+    return json.dumps(
+        _finite_or_none(data), indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False
+    )
+
+
+def _finite_or_none(data: Any) -> Any:
+    if isinstance(data, float):
+        return data if np.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: _finite_or_none(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite_or_none(value) for value in data]
+    return data
 
 
 def _read_json_object(path: Path, what: str) -> dict[str, Any]:

@@ -27,9 +27,11 @@ __all__ = ["ReferenceData", "load_reference", "default_reference_dir", "normalis
 
 
 def default_reference_dir() -> Path:
-    """``$PARCELRISK_FEATURES_DIR`` or the repository's ``features/`` folder."""
+    """``$PARCELRISK_FEATURES_DIR``, else the shipped ``features/`` (see :mod:`parcelrisk.paths`)."""
+    from parcelrisk.paths import DEFAULT_FEATURES_DIR
+
     env = os.environ.get("PARCELRISK_FEATURES_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "features"
+    return Path(env) if env else DEFAULT_FEATURES_DIR
 
 
 def normalise_text(values: pd.Series) -> pd.Series:

@@ -54,6 +54,7 @@ import hmac
 import os
 import threading
 import warnings
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from parcelrisk.errors import ConfigError, InputError, StoreError
+from parcelrisk.errors import ConfigError, InputError, SecretWarning, StoreError
 from parcelrisk.schema import OUTCOMES, LabelSchema, ManifestSchema, RejectSchema
 
 __all__ = [
@@ -72,6 +73,8 @@ __all__ = [
     "entity_keys",
     "secret_from_env",
     "default_store_path",
+    "find_store",
+    "StoreChoice",
     "KEY_COLUMNS",
     "ENTITY_KINDS",
     "ABBREVIATIONS",
@@ -168,16 +171,66 @@ def secret_from_env() -> bytes:
     warnings.warn(
         "PARCELRISK_SECRET is not set: entity keys use the public development secret "
         "(set PARCELRISK_SECRET in production)",
-        UserWarning,
+        SecretWarning,
         stacklevel=2,
     )
     return DEV_SECRET
 
 
+# Said once per process: a run asks for the secret in several places.
+warnings.filterwarnings("once", category=SecretWarning)
+
+
 def default_store_path() -> Path:
-    """``$PARCELRISK_STORE`` if set, else ``parcelrisk_history.duckdb`` in the working directory."""
+    """Where writing commands put the store: :func:`find_store` with nothing named."""
+    path = find_store(writing=True).path
+    assert path is not None
+    return path
+
+
+@dataclass(frozen=True)
+class StoreChoice:
+    """Which history store a command or model uses, and why (see :func:`find_store`)."""
+
+    path: Path | None
+    source: str  # "--store", "$PARCELRISK_STORE", "default", "--no-store" or "none"
+
+    def describe(self) -> str:
+        """One line for a command's summary."""
+        if self.path is None:
+            why = "--no-store"
+            if self.source != "--no-store":
+                why = f"no --store, no $PARCELRISK_STORE, no ./{DEFAULT_STORE_NAME}"
+            return f"history store: none ({why}; every party looks new)"
+        return f"history store: {self.path} ({self.source})"
+
+
+def find_store(
+    named: str | os.PathLike[str] | None = None, *, use: bool = True, writing: bool = False
+) -> StoreChoice:
+    """The one store rule of every command, the library and the MLflow pyfunc.
+
+    The store named (``--store``, ``store=PATH``), else ``$PARCELRISK_STORE``, else
+    ``./parcelrisk_history.duckdb`` if it exists (when ``writing``, it is created).
+    ``use=False`` (``--no-store``) means no store. A store that is named, or set in
+    the environment, must exist to be read: opening it read-only says so if it does not.
+
+    >>> find_store("h.duckdb").describe()
+    'history store: h.duckdb (--store)'
+    >>> find_store(use=False).path is None
+    True
+    """
+    if not use:
+        return StoreChoice(None, "--no-store")
+    if named is not None:
+        return StoreChoice(Path(named), "--store")
     env = os.environ.get("PARCELRISK_STORE", "")
-    return Path(env) if env else Path.cwd() / DEFAULT_STORE_NAME
+    if env:
+        return StoreChoice(Path(env), "$PARCELRISK_STORE")
+    default = Path(DEFAULT_STORE_NAME)
+    if writing or default.is_file():
+        return StoreChoice(default, "default")
+    return StoreChoice(None, "none")
 
 
 # -- normalisation and keys -----------------------------------------------------------------

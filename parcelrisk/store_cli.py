@@ -16,30 +16,22 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from parcelrisk.errors import ConfigError, InputError, StoreError
-from parcelrisk.io import (
-    DEFAULT_CHUNK_ROWS,
-    check_outputs,
-    iter_manifest,
-    load_column_map,
-    read_manifest,
-    write_frame,
-)
-from parcelrisk.schema import RejectSchema
-from parcelrisk.store import (
-    HistoryStore,
-    default_store_path,
-    demo_mode,
-    secret_from_env,
-)
-from parcelrisk.validate import validate_batches
+# The data stack (pandas, DuckDB, ...) is imported by the commands: 'parcelrisk --help' stays quick.
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from parcelrisk.store import HistoryStore
+
+from parcelrisk.errors import StoreError
+
+#: Records per transaction of ``history add`` (kept here: importing parcelrisk.io loads pandas).
+_ADD_CHUNK_ROWS = 250_000
 
 __all__ = ["history_app", "outcomes_app", "watchlist_app"]
 
@@ -60,7 +52,8 @@ StoreOption = Annotated[
     Path | None,
     typer.Option(
         "--store",
-        help="History store file (default: $PARCELRISK_STORE, else ./parcelrisk_history.duckdb).",
+        help="History store file (default: $PARCELRISK_STORE, else ./parcelrisk_history.duckdb, "
+        "created if needed).",
     ),
 ]
 ColumnsOption = Annotated[
@@ -113,6 +106,8 @@ def _counts_table(title: str, row: dict[str, int]) -> Table:
 
 def _show_rejects(rejects: pd.DataFrame, console: Console) -> None:
     """A few rejects (row, item_id, reason): item ids are not personal data."""
+    from parcelrisk.schema import RejectSchema
+
     shown = Table(title=f"Rejected rows (first {min(len(rejects), _MAX_SHOWN_REJECTS)})")
     for column in (RejectSchema.row, RejectSchema.item_id, RejectSchema.reason):
         shown.add_column(column)
@@ -166,7 +161,7 @@ def history_add(
     ] = False,
     chunk_rows: Annotated[
         int, typer.Option("--chunk-rows", min=1, hidden=True, help="Records per transaction.")
-    ] = DEFAULT_CHUNK_ROWS,
+    ] = _ADD_CHUNK_ROWS,
 ) -> None:
     """Add a manifest's valid items to the history store (items already there are skipped).
 
@@ -175,8 +170,18 @@ def history_add(
     Each chunk of records is one transaction; if a write fails, the message says
     which records were committed, and re-running the command adds the rest.
     """
+    import pandas as pd
+
+    from parcelrisk.io import iter_manifest, load_column_map, write_frame
+    from parcelrisk.store import HistoryStore, find_store
+    from parcelrisk.validate import validate_batches
+
     out, _ = _consoles()
-    path = store or default_store_path()
+    from parcelrisk.errors import ConfigError, InputError
+    from parcelrisk.io import check_outputs
+    from parcelrisk.store import demo_mode, secret_from_env
+
+    path = find_store(store, writing=True).path
     if not manifest.is_file():
         raise InputError(f"{manifest}: no such file")
     check_outputs(
@@ -250,8 +255,16 @@ def outcomes_add(
     Outcomes for item ids the store does not know are rejected (exit code 2):
     add their manifest with ``parcelrisk history add`` first.
     """
+    import pandas as pd
+
+    from parcelrisk.io import read_manifest, write_frame
+    from parcelrisk.schema import RejectSchema
+    from parcelrisk.store import HistoryStore, find_store
+
     out, err = _consoles()
-    path = store or default_store_path()
+    from parcelrisk.io import check_outputs
+
+    path = find_store(store, writing=True).path
     check_outputs({"--rejects": rejects}, {"FILE": file, "--store": path})
     raw = read_manifest(file)
     with HistoryStore.open(path) as history:
@@ -315,8 +328,11 @@ def watchlist_add(
     columns: ColumnsOption = None,
 ) -> None:
     """Add watch-list entries; only their pseudonymous keys are stored."""
+    from parcelrisk.io import load_column_map, read_manifest
+    from parcelrisk.store import HistoryStore, find_store
+
     out, _ = _consoles()
-    path = store or default_store_path()
+    path = find_store(store, writing=True).path
     raw = read_manifest(file, column_map=load_column_map(columns))
     with HistoryStore.open(path) as history:
         added = history.add_watchlist(raw.frame, list_name)

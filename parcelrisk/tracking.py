@@ -249,15 +249,17 @@ EXAMPLE_ITEM = {
 
 
 def pyfunc_signature() -> tuple[Any, pd.DataFrame]:
-    """Signature over every manifest column (types are checked by parcelrisk's own validation)."""
+    """Signature over every manifest column (types are checked by parcelrisk's own validation).
+
+    No column is marked required: MLflow would answer a missing one with a dump of the
+    whole request; the pyfunc answers HTTP 400 with one line naming the column instead.
+    """
     from mlflow.models import ModelSignature
     from mlflow.types.schema import AnyType, ColSpec, Schema
 
-    from parcelrisk.schema import MANIFEST_COLUMNS, REQUIRED_COLUMNS
+    from parcelrisk.schema import MANIFEST_COLUMNS
 
-    inputs = Schema(
-        [ColSpec(AnyType(), c, required=c in REQUIRED_COLUMNS) for c in MANIFEST_COLUMNS]
-    )
+    inputs = Schema([ColSpec(AnyType(), c, required=False) for c in MANIFEST_COLUMNS])
     return ModelSignature(inputs=inputs), pd.DataFrame([EXAMPLE_ITEM])
 
 

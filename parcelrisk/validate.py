@@ -53,6 +53,8 @@ __all__ = [
     "labels_ignored_notice",
     "date_window",
     "DATE_WINDOW_START",
+    "identifier_text",
+    "IDENTIFIER_COLUMNS",
 ]
 
 M = ManifestSchema
@@ -85,6 +87,16 @@ DATE_FORMATS = (
 DATE_WINDOW_START = pd.Timestamp("1990-01-01", tz="UTC")
 _NUMBER = r"[+-]?\d+(?:\.\d+)?"
 _DATE_DIGITS = r"\d{8}|\d{14}"  # yyyymmdd, yyyymmddHHMMSS: dates, not epoch numbers
+#: Codes and numbers that identify, not measure: spreadsheets, ``pandas.read_csv`` and Parquet
+#: often hand them over as numbers (``9004100.0``); they are read as the digits they stand for.
+IDENTIFIER_COLUMNS = (
+    M.item_id,
+    M.manifest_id,
+    M.hs_code,
+    M.sender_postcode,
+    M.recipient_postcode,
+    M.recipient_phone,
+)
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 
@@ -180,6 +192,49 @@ def _as_text(series: pd.Series) -> pd.Series:
             ).astype("str")
     text = text.str.strip()
     return text.mask(text.eq("") | series.isna())
+
+
+def identifier_text(values: pd.Series, *, even_digits: bool = False) -> pd.Series:
+    """Identifiers that arrived as numbers written as the digits they stand for.
+
+    A whole number is written without decimals (``9004100.0`` -> ``"9004100"``);
+    other numbers and all text are left to :func:`_as_text`. With ``even_digits``
+    (HS codes, whose digits come in pairs: 6, 8 or 10), a number with an odd count
+    of digits lost its leading zero when it was stored as a number (chapters 01 to
+    09: ``090210`` -> ``90210.0``), and gets it back. Text is never padded.
+
+    >>> identifier_text(pd.Series([90210.0, 3004.9, None]), even_digits=True).tolist()
+    ['090210', 3004.9, nan]
+    """
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        is_number = values.notna()
+    elif values.dtype == object:
+        # JSON Lines and frames made by hand mix numbers and text in one column; this runs per
+        # value only there (the JSON reader has already parsed each line in Python).
+        is_number = values.map(_is_number, na_action="ignore").fillna(False).astype(bool)
+    else:
+        return values  # text (CSV, JSON strings): taken as written
+    if not is_number.any():
+        return values
+    numbers = pd.to_numeric(values.where(is_number), errors="coerce").astype("float64")
+    finite = numbers.where(np.isfinite(numbers.fillna(np.nan)))
+    whole = is_number & finite.notna() & finite.eq(finite.round()) & finite.abs().lt(1e15)
+    if not whole.any():
+        return values
+    digits = finite[whole].astype("int64").astype("str")
+    if even_digits:
+        digits = digits.mask(digits.str.len() % 2 == 1, "0" + digits)
+    out = values.astype(object)
+    out[whole] = digits
+    return out
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
 
 
 def date_window(now: pd.Timestamp | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -364,6 +419,8 @@ class Validator:
                 issues.add(parsed.isna(), column, _quote(values, "not true/false"))
                 out[column] = parsed.fillna(False).astype(bool)
             else:
+                if column in IDENTIFIER_COLUMNS:
+                    values = identifier_text(values, even_digits=column == M.hs_code)
                 text = _as_text(values)
                 if column in _UPPER_CODE_COLUMNS:
                     text = text.str.upper()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -51,3 +52,27 @@ def today(training_manifest) -> pd.DataFrame:
     return generate_manifest(
         4_000, seed=77, start=str(last.date()), days=1, labels=False, truth=False
     )
+
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "synthetic"
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory):
+    """The committed sample, cut small: 600 of today's items; the last 30 days of history in a store."""
+    folder = tmp_path_factory.mktemp("sample")
+    today = pd.read_csv(SAMPLE / "manifest_today.csv", dtype=str).head(600)
+    today.to_csv(folder / "today.csv", index=False)
+    history = pd.read_parquet(SAMPLE / "history.parquet")
+    recent = history[history["declared_at"] >= history["declared_at"].max() - pd.Timedelta(days=30)]
+    recent.to_parquet(folder / "history.parquet")
+    store = folder / "history.duckdb"
+    from typer.testing import CliRunner
+
+    from parcelrisk.cli import app
+
+    added = CliRunner().invoke(
+        app, ["history", "add", str(folder / "history.parquet"), "--store", str(store)]
+    )
+    assert added.exit_code == 0, added.output
+    return folder

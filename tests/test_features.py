@@ -147,3 +147,18 @@ def test_features_of_a_subset_equal_the_subset_of_features(model_dir, today):
     # the profiles do depend on the rest of the batch (same-day counts): passing them matters
     alone = model.features.transform_with_context(rows.iloc[pick])[0]
     assert not alone.equals(whole.iloc[pick])
+
+
+def test_a_real_value_named_like_the_catch_all_stays_its_own_level(rows):
+    """'other' is a legal CN23 category: it must not collide with the rare-level catch-all."""
+    data = rows.copy()
+    data["item_category"] = "gift"
+    data.loc[data.index[:200], "item_category"] = "other"
+    data.loc[data.index[200:205], "item_category"] = "documents"  # rare: the catch-all
+    fitted = ManifestFeatures(profiles=False).fit(data)
+    for name, levels in fitted.categories_.items():
+        assert len(levels) == len(set(levels)), name
+    X = fitted.transform(data)["item_category"]
+    real_other, rare, common = X.iloc[0], X.iloc[200], X.iloc[300]
+    assert real_other == "other" and len({real_other, rare, common}) == 3
+    assert X.cat.codes.iloc[0] != X.cat.codes.iloc[200]

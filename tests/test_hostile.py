@@ -238,6 +238,30 @@ def test_ten_megabyte_single_field(model_dir, tmp_path):
     assert "header" in result.stderr or "required column(s) missing" in result.stderr
 
 
+@pytest.mark.parametrize("chunk_rows", [250_000, 3])
+def test_a_quote_that_never_closes_rejects_every_line_it_swallows(tmp_path, chunk_rows):
+    """20 data lines, the 5th opens a quote that never closes: 4 valid, 16 rejected, not 1."""
+    lines = (BAD / "valid.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    header, body = lines[0], [line.replace('"', "") for line in lines[1:] if '"' in line]
+    assert body and all(line.count(",") == header.count(",") + 1 for line in body)
+    body = [line.replace("Co., Ltd", "Co. Ltd") for line in body]  # no quote left anywhere
+    data = [f"Q{i:04d}," + body[i % len(body)].split(",", 1)[1] for i in range(20)]
+    data[4] = data[4].replace(",China Post,", ',"China Post,', 1)  # opens, never closes
+    path = tmp_path / "swallowed.csv"
+    path.write_text(header + "".join(data), encoding="utf-8")
+    read, valid, rejects = read_all(path, chunk_rows)
+    assert_accounted(read, valid, rejects)
+    assert read == 20 and len(valid) == 4
+    assert sorted(rejects["row"]) == list(range(5, 21))
+    first = rejects.loc[rejects["row"] == 5, "reason"].iloc[0]
+    assert "line 6" in first and "16 lines" in first, first  # file line 6: the header is line 1
+    later = rejects.loc[rejects["row"] == 20, "reason"].iloc[0]
+    assert "line 6" in later, later
+    result = runner.invoke(app, ["validate", str(path)])
+    assert_clean_cli(result)
+    assert re.findall(r"│\s*([\d,]+)\s*", result.output)[:3] == ["20", "4", "16"]
+
+
 # -- property-based: mutated files ----------------------------------------------------------
 
 _BASE_CSV = (BAD / "valid.csv").read_bytes() + b"".join(

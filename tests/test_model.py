@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shutil
 
 import pytest
 
-from parcelrisk import ModelError
-from parcelrisk.model import load_model
+from parcelrisk import DEFAULT_MODEL_DIR, ModelError
+from parcelrisk.model import load_model, save_model
 from parcelrisk.train import train_model
 from parcelrisk.validate import validate_frame
 
@@ -73,3 +75,21 @@ def test_tuning_tries_candidates_and_keeps_the_best_on_validation_days(training_
         t["val_average_precision"] == best and t["num_leaves"] == chosen["num_leaves"]
         for t in tuning
     )
+
+
+def _not_json(token: str) -> None:
+    raise ValueError(f"{token} is not JSON")
+
+
+def test_model_folders_hold_strict_json(trained, tmp_path):
+    """No bare NaN (JSON.parse refuses it): a metric that is not a number is written as null."""
+    model = dataclasses.replace(
+        trained.model, metadata={**trained.model.metadata, "lift_of_nothing": float("nan")}
+    )
+    folder = save_model(model, tmp_path / "m", "card")
+    meta = json.loads((folder / "metadata.json").read_text(), parse_constant=_not_json)
+    assert meta["lift_of_nothing"] is None
+    for root in (folder, DEFAULT_MODEL_DIR):
+        for name in ("metadata.json", "pipeline.json"):
+            json.loads((root / name).read_text(encoding="utf-8"), parse_constant=_not_json)
+    assert load_model(DEFAULT_MODEL_DIR).metadata["checksums"]  # rewritten, still verified

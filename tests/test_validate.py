@@ -187,3 +187,45 @@ def test_csv_chunks_are_gathered_to_chunk_rows(small_manifest, tmp_path, monkeyp
     assert all(700 <= n < 1000 for n in sizes[:-1]), sizes  # whole blocks, at least chunk_rows
     assert pd.concat(chunks).index.tolist() == list(range(1, 2001))  # record numbers run on
     assert pd.concat(chunks)["item_id"].tolist() == clean["item_id"].astype(str).tolist()
+
+
+IDENTIFIERS = ["item_id", "hs_code", "sender_postcode", "recipient_postcode", "recipient_phone"]
+
+
+def test_identifiers_read_the_same_whatever_dtype_they_arrive_in(sample, tmp_path):
+    """pandas.read_csv makes floats of HS codes (090210 -> 90210.0), Parquet may hold integers."""
+    path = sample / "today.csv"
+    as_text = validate_frame(read_manifest(path).frame).valid
+    guessed = pd.read_csv(path)  # hs_code float64: leading zeros gone, ".0" added
+    assert guessed["hs_code"].dtype == "float64"
+    numeric = guessed.copy()
+    numeric["item_id"] = range(len(numeric))
+    numeric["recipient_phone"] = pd.to_numeric(
+        numeric["recipient_phone"].str.replace(r"\D", "", regex=True), errors="coerce"
+    )
+    numeric.to_parquet(tmp_path / "numeric.parquet")
+    from_parquet = validate_frame(read_manifest(tmp_path / "numeric.parquet").frame).valid
+    from_guess = validate_frame(guessed).valid
+    for column in ("hs_code", "sender_postcode", "recipient_postcode"):
+        pd.testing.assert_series_equal(
+            from_guess[column].reset_index(drop=True), as_text[column].reset_index(drop=True)
+        )
+        pd.testing.assert_series_equal(
+            from_parquet[column].reset_index(drop=True), as_text[column].reset_index(drop=True)
+        )
+    assert from_parquet["item_id"].tolist() == [str(i) for i in range(len(numeric))]
+    digits = numeric["recipient_phone"].dropna()
+    assert from_parquet["recipient_phone"].dropna().tolist() == [f"{v:.0f}" for v in digits]
+
+
+def test_model_scores_what_read_manifest_and_read_csv_give_like_the_cli(sample):
+    import parcelrisk
+
+    path = sample / "today.csv"
+    model = parcelrisk.load_model(use_store=False)
+    raw = read_manifest(path)
+    from_reader = model.score(raw, scored_at="2026-03-02T06:00:00Z").scored  # a RawBatch
+    from_pandas = model.score(pd.read_csv(path), scored_at="2026-03-02T06:00:00Z").scored
+    pd.testing.assert_frame_equal(
+        from_reader.reset_index(drop=True), from_pandas.reset_index(drop=True)
+    )

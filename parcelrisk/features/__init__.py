@@ -30,9 +30,9 @@ from parcelrisk.reference import ReferenceData, load_reference, normalise_text
 from parcelrisk.schema import REQUIRED_COLUMNS
 from parcelrisk.schema import ManifestSchema as M
 
-__all__ = ["ManifestFeatures", "FeatureContext", "CATEGORICAL_FEATURES"]
+__all__ = ["ManifestFeatures", "FeatureContext", "CATEGORICAL_FEATURES", "OTHER_LEVEL"]
 
-#: Raw columns passed to the model as LightGBM categoricals (rare levels -> "other").
+#: Raw columns passed to the model as LightGBM categoricals (rare levels -> :data:`OTHER_LEVEL`).
 CATEGORICAL_FEATURES = {
     "origin_country": "country where the item entered the network",
     "recipient_country": "recipient country",
@@ -42,6 +42,11 @@ CATEGORICAL_FEATURES = {
     "desc_group": "keyword group of the goods description",
 }
 _MIN_CATEGORY_COUNT = 20
+#: The catch-all level of rare and unseen values, always the last of a feature's levels. Not
+#: "other": that is a real CN23 category, and a real value must never merge with it (models
+#: saved before this change end in "other"; :meth:`ManifestFeatures.transform` reads the
+#: catch-all as the last level, so they load and score as before).
+OTHER_LEVEL = "__other__"
 
 
 @dataclass
@@ -114,9 +119,9 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
             name: sorted(
                 str(level)
                 for level, count in series.value_counts().items()
-                if count >= _MIN_CATEGORY_COUNT
+                if count >= _MIN_CATEGORY_COUNT and str(level) != OTHER_LEVEL
             )
-            + ["other"]
+            + [OTHER_LEVEL]
             for name, series in raw_categories.items()
         }
         self.descriptions_ = self._descriptions()
@@ -166,7 +171,9 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
             blocks.append(profile)
         for name, series in self._categorical_inputs(X, parts).items():
             levels = self.categories_[name]
-            coded = series.astype("str").where(series.isin(levels), "other").where(series.notna())
+            known, catch_all = levels[:-1], levels[-1]
+            coded = series.astype("str").where(series.isin(known), catch_all)
+            coded = coded.where(series.notna())
             blocks.append(
                 pd.DataFrame({name: pd.Categorical(coded, categories=levels)}, index=X.index)
             )

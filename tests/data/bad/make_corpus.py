@@ -195,15 +195,22 @@ def main() -> None:
         to_csv(rows(4, description=["socks\nand\nshoes", None, 'tea,\r\n"green"', None])),
         records=4,
     )
-    # an opening quote that never closes swallows the rest of the file into one record
+    # an opening quote that never closes swallows the rest of the file: each line it
+    # swallowed counts as a record, rejected with the line where the quote opened
     text = to_csv(rows(3)) + to_csv(
         rows(2, start=10, description=['"broken']), header=False
     ).replace('"""broken"', '"broken')
-    write("unbalanced_quote_last.csv", text, records=4, rejected=[4], fields={4: "*"})
+    write("unbalanced_quote_last.csv", text, records=5, rejected=[4, 5], fields={4: "*", 5: "*"})
     lines = to_csv(rows(6)).splitlines(keepends=True)
     lines[3] = lines[3].replace("socks", '"socks', 1)
-    # the quote closes at the next quote, on the following line: records 3 and 4 merge
-    write("unbalanced_quote_middle.csv", "".join(lines), records=5, rejected=[3], fields={3: "*"})
+    # the quote closes at the next quote, on the following line: lines 3 and 4 are rejected
+    write(
+        "unbalanced_quote_middle.csv",
+        "".join(lines),
+        records=6,
+        rejected=[3, 4],
+        fields={3: "*", 4: "*"},
+    )
     write("stray_quote_in_field.csv", to_csv(rows(3)).replace("socks", 'so"cks'), records=3)
     write(
         "too_many_and_too_few_fields.csv",
