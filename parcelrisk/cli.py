@@ -408,6 +408,14 @@ def score(
             "the report shows no party data.",
         ),
     ] = False,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record/--no-record",
+            help="With --store: keep the decisions (scores, selection, propensities; no party "
+            "data) in the store, for outcomes, estimates, training and 'parcelrisk monitor'.",
+        ),
+    ] = True,
     chunk_rows: ChunkRowsOption = DEFAULT_CHUNK_ROWS,
 ) -> None:
     """Score a manifest, select today's inspections and say why, item by item."""
@@ -421,8 +429,13 @@ def score(
     options = ScoreOptions(
         capacity=capacity, budget=budget, explain=explain, seed=seed, scored_at=scored_at
     )
+    counter = None
     with _maybe_store(store) as history, _progress() as progress:
         model = resolve_model(model_ref, store=history)
+        if history is not None and record:
+            from parcelrisk.store_cli import feature_counter_for
+
+            counter = feature_counter_for(model, history)
         result = score_file(
             manifest,
             model,
@@ -433,9 +446,14 @@ def score(
             chunk_rows=chunk_rows,
             pseudonymize=pseudonymize,
             progress=progress,
+            feature_counter=counter,
         )
     all_rejects, read = result.rejects, result.rows_read
     write_frames(result.iter_scored(), out_path)
+    if store is not None and record:  # after the outputs: the decisions the unit acts on
+        from parcelrisk.store_cli import record_decisions
+
+        record_decisions(store, result, counter)
     rejects_path = rejects or out_path.with_name(out_path.stem + ".rejects.csv")
     if len(all_rejects) or rejects is not None:
         write_frame(all_rejects, rejects_path)
@@ -537,6 +555,10 @@ from parcelrisk.store_cli import history_app, outcomes_app, watchlist_app  # noq
 app.add_typer(history_app, name="history")
 app.add_typer(outcomes_app, name="outcomes")
 app.add_typer(watchlist_app, name="watchlist")
+
+from parcelrisk.monitor_cli import monitor_command  # noqa: E402
+
+app.command("monitor")(monitor_command)
 
 
 def main() -> None:  # pragma: no cover - console entry point
