@@ -246,6 +246,21 @@ def _evaluation_table(evaluation: pd.DataFrame, title: str) -> Table:
     return table
 
 
+def _calibration_line(meta: dict[str, Any]) -> str:
+    """One line: weighting, calibration method and expected calibration error of the test days."""
+    cal, weighting = meta.get("calibration", {}), meta.get("weighting", {})
+
+    def ece(key: str) -> str:
+        return "n/a" if cal.get(key) is None else f"{cal[key]:.4f}"
+
+    return (
+        f"Weighting {weighting.get('scheme', '?')}; calibration {cal.get('method', '?')}: "
+        f"ECE on the control sample {ece('ece_control')} ({cal.get('control_items', 0)} items, "
+        f"{cal.get('control_seizures', 0)} seizures), on inspected items weighted 1/propensity "
+        f"{ece('ece_inspected_ipw')}"
+    )
+
+
 @app.command()
 @user_errors
 def train(
@@ -284,6 +299,7 @@ def train(
     with _maybe_store(store) as history:
         result = train_model(valid, params=load_params(params), store=history, tune=tune)
     out.print(_evaluation_table(result.evaluation, f"Test days, model {result.model.version}"))
+    out.print(_calibration_line(result.model.metadata), highlight=False)
     card = model_card(result)
     if export is not None:
         save_model(result.model, export, card)

@@ -215,7 +215,7 @@ class MonitorReport:
 def _week(day: pd.Series) -> pd.Series:
     """The Monday of each day's ISO week, as YYYY-MM-DD."""
     d = pd.to_datetime(day)
-    return (d - pd.to_timedelta(d.dt.weekday, unit="D")).dt.strftime("%Y-%m-%d")
+    return (d - pd.to_timedelta(d.dt.day_of_week, unit="D")).dt.strftime("%Y-%m-%d")
 
 
 def monitor(
