@@ -238,7 +238,10 @@ def monitor(
     reference = weeks[: max(1, cfg.reference_weeks)]
     in_ref = log["week"].isin(reference)
 
-    # score: margin deciles of the reference period
+    # score: margin deciles of the reference period (decisions recorded without a margin, e.g.
+    # from a library caller, use the logit of their risk score: also monotone in the ranking)
+    risk = log["risk_score"].astype("float64").clip(1e-12, 1 - 1e-12)
+    log["margin"] = log["margin"].astype("float64").fillna(np.log(risk / (1 - risk)))
     ref_margin = log.loc[in_ref, "margin"].dropna().to_numpy(dtype="float64")
     qs = np.linspace(0, 1, cfg.score_bins + 1)[1:-1]
     edges = np.unique(np.quantile(ref_margin, qs)) if len(ref_margin) else np.array([])

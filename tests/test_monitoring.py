@@ -161,3 +161,53 @@ def test_monitor_alerts_on_the_drifted_weeks_only(model_dir, tmp_path, monkeypat
     assert {a["week"] for a in json.loads(js.read_text())["alerts"]} == set(week_of[4:])
     bad = runner.invoke(app, [*args, "--since", "2026-13-01"])
     assert bad.exit_code == 1 and "Traceback" not in bad.output
+
+
+def _log(weeks: int, shift_from: int, referral_from: int) -> pd.DataFrame:
+    """A decision log of 1,000 items a week; margins shift and referrals rise in later weeks."""
+    rng = np.random.default_rng(0)
+    parts = []
+    for w in range(weeks):
+        n = 1_000
+        margin = rng.normal(-6 + (2.0 if w >= shift_from else 0.0), 1.5, n)
+        selected = np.zeros(n, dtype=bool)
+        selected[:30] = True
+        reason = np.where(selected, np.where(np.arange(n) < 25, "model", "control"), None)
+        outcome = np.where(selected, np.where(np.arange(n) % 5 == 0, "seizure", "no_finding"), None)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "day": str(FIRST_MONDAY + timedelta(days=7 * w + 2)),
+                    "margin": margin,
+                    "risk_score": 1 / (1 + np.exp(-margin)),
+                    "selected": selected,
+                    "selection_reason": reason,
+                    "outcome": outcome,
+                    "data_quality_referral": rng.random(n) < (0.2 if w >= referral_from else 0.05),
+                    "top_reason": np.where(selected, "vague description", None),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_score_shift_and_referral_rise_raise_their_own_alerts():
+    from parcelrisk.monitoring import MonitorSettings, monitor
+
+    settings = MonitorSettings(
+        reference_weeks=2, min_items_per_week=500, control_hit_rate_floor=0.9
+    )
+    report = monitor(_log(5, shift_from=3, referral_from=4), pd.DataFrame(), settings)
+    kinds = {(a["week"], a["kind"]) for a in report.alerts}
+    week = [str(FIRST_MONDAY + timedelta(days=7 * w)) for w in range(5)]
+    assert {k for w, k in kinds if w == week[2]} == {"control_hit_rate"}  # the floor is set high
+    assert {k for w, k in kinds if w == week[3]} == {"score_psi", "control_hit_rate"}
+    assert {k for w, k in kinds if w == week[4]} == {
+        "score_psi",
+        "referral_rate",
+        "control_hit_rate",
+    }
+    assert not {w for w, _ in kinds} & set(week[:2])  # no alerts in the reference period
+    json.dumps(report.as_dict(), allow_nan=False)
+    quiet = monitor(_log(5, shift_from=99, referral_from=99), pd.DataFrame(), MonitorSettings())
+    assert quiet.alerts == []
