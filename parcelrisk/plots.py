@@ -143,7 +143,11 @@ def reliability_plot(test: pd.DataFrame, path: Path, bins: int = 10) -> Path:
         ax.errorbar(
             table["mean_score"],
             table["observed"],
-            yerr=[table["observed"] - table["low"], table["high"] - table["observed"]],
+            # clipped: the Wilson bound can sit a rounding error past an observed rate of 0 or 1
+            yerr=[
+                (table["observed"] - table["low"]).clip(lower=0),
+                (table["high"] - table["observed"]).clip(lower=0),
+            ],
             marker="o",
             capsize=2,
             label=f"{label} (n={int(rows.sum())}, ECE {ece:.4f})",
