@@ -35,6 +35,7 @@ from parcelrisk.explain import explain_long_empty
 from parcelrisk.features.value import value_in_eur
 from parcelrisk.io import DEFAULT_CHUNK_ROWS, iter_manifest
 from parcelrisk.model import ParcelRiskModel
+from parcelrisk.monitoring import FeatureCounter
 from parcelrisk.profiles import FileProfiles
 from parcelrisk.schema import LABEL_COLUMNS, RejectSchema
 from parcelrisk.scoring import (
@@ -44,6 +45,7 @@ from parcelrisk.scoring import (
     _check_options,
     _uniform,
     assemble,
+    decision_frame,
     empty_scored,
     explain,
     now_utc,
@@ -140,6 +142,32 @@ class FileScore:
             return empty_scored()
         return self._assemble(slice(None))
 
+    def iter_decisions(self, rows: int | None = None) -> Iterator[pd.DataFrame]:
+        """The run's decisions (:func:`~parcelrisk.scoring.decision_frame`), in slices.
+
+        Every slice carries the same ``run_id`` (a hash of the model version,
+        ``scored_at`` and every item id), so the store can replace a re-run.
+        """
+        if self.preds is None:
+            return
+        from parcelrisk.store import decision_run_id
+
+        step = rows or OUTPUT_SLICE_ROWS
+        run_id = decision_run_id(
+            pd.DataFrame(
+                {
+                    "item_id": self.preds.item_id,
+                    "model_version": self.model.version,
+                    "scored_at": self.options.scored_at,
+                }
+            )
+        )
+        for start in range(0, self.n_scored, step):
+            positions = slice(start, start + step)
+            scored = self._assemble(positions)
+            margin = self.preds.margin.iloc[positions]
+            yield decision_frame(scored, margin, self.explanations).assign(run_id=run_id)
+
     @property
     def selected_scored(self) -> pd.DataFrame:
         """The scored output of the selected rows only."""
@@ -160,12 +188,14 @@ def score_file(
     pseudonymize: bool = False,
     progress: Callable[[str, int], None] | None = None,
     epoch_dates: bool = False,
+    feature_counter: FeatureCounter | None = None,
 ) -> FileScore:
     """Validate and score a manifest file chunk by chunk (see the module docstring).
 
     ``pseudonymize`` adds the keyed hashes ``sender_key``, ``recipient_key`` and
     ``address_key`` to the output; ``progress(stage, rows)`` is called per chunk;
     ``epoch_dates`` reads plain numbers in date columns as epoch seconds.
+    ``feature_counter`` adds up each chunk's features in its bins (drift monitoring).
     """
     report = progress or (lambda stage, rows: None)
     opts = options or ScoreOptions()
@@ -222,7 +252,7 @@ def score_file(
                 ignored_labels=_in_schema_order(ignored),
             )
         preds, draw, keys, explained = _predict_parts(
-            parts, profiles, model, opts, secret if pseudonymize else None, report
+            parts, profiles, model, opts, secret if pseudonymize else None, report, feature_counter
         )
         # by position: label-indexed Series of ten million items cost gigabytes here
         selection = select_positions(
@@ -272,6 +302,7 @@ def _predict_parts(
     opts: ScoreOptions,
     secret: bytes | None,
     report: Callable[[str, int], None],
+    counter: FeatureCounter | None = None,
 ) -> tuple[Predictions, np.ndarray, pd.DataFrame | None, list[tuple[pd.DataFrame, pd.DataFrame]]]:
     """Pass 2: (predictions, control draw, keyed parties if ``secret``, reasons if explain=all).
 
@@ -288,6 +319,8 @@ def _predict_parts(
         start += len(valid)
         preds, features, context = predict(valid, model, profile)
         preds_parts.append(preds)
+        if counter is not None:
+            counter.update(features)
         draws.append(_uniform(preds.item_id, opts.seed))
         if secret is not None:
             keys.append(entity_keys(valid, secret)[list(PSEUDONYM_COLUMNS)])

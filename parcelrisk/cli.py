@@ -325,6 +325,21 @@ def _evaluation_table(evaluation: pd.DataFrame, title: str) -> Table:
     return table
 
 
+def _calibration_line(meta: dict[str, Any]) -> str:
+    """One line: weighting, calibration method and expected calibration error of the test days."""
+    cal, weighting = meta.get("calibration", {}), meta.get("weighting", {})
+
+    def ece(key: str) -> str:
+        return "n/a" if cal.get(key) is None else f"{cal[key]:.4f}"
+
+    return (
+        f"Weighting {weighting.get('scheme', '?')}; calibration {cal.get('method', '?')}: "
+        f"ECE on the control sample {ece('ece_control')} ({cal.get('control_items', 0)} items, "
+        f"{cal.get('control_seizures', 0)} seizures), on inspected items weighted 1/propensity "
+        f"{ece('ece_inspected_ipw')}"
+    )
+
+
 @app.command()
 @user_errors
 def train(
@@ -366,6 +381,7 @@ def train(
     with _maybe_store(store, no_store) as history:
         result = train_model(valid, params=load_params(params), store=history, tune=tune)
         out.print(_evaluation_table(result.evaluation, f"Test days, model {result.model.version}"))
+        out.print(_calibration_line(result.model.metadata), highlight=False)
         card = model_card(result)
         if export is not None:
             save_model(result.model, export, card)
@@ -498,6 +514,14 @@ def score(
         ),
     ] = False,
     epoch_dates: EpochDatesOption = False,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record/--no-record",
+            help="With --store: keep the decisions (scores, selection, propensities; no party "
+            "data) in the store, for outcomes, estimates, training and 'parcelrisk monitor'.",
+        ),
+    ] = True,
     chunk_rows: ChunkRowsOption = None,
 ) -> None:
     """Score a manifest, select today's inspections and say why, item by item."""
@@ -523,8 +547,14 @@ def score(
     options = ScoreOptions(
         capacity=capacity, budget=budget, explain=explain, seed=seed, scored_at=scored_at
     )
+    counter = None
     with _maybe_store(store, no_store) as history, _progress() as progress:
         model = resolve_model(model_ref, store=history)
+        used_store = history.path if history is not None else None  # named, or found by the rule
+        if history is not None and record:
+            from parcelrisk.store_cli import feature_counter_for
+
+            counter = feature_counter_for(model, history)
         result = score_file(
             manifest,
             model,
@@ -536,6 +566,7 @@ def score(
             pseudonymize=pseudonymize,
             progress=progress,
             epoch_dates=epoch_dates,
+            feature_counter=counter,
         )
     all_rejects, read = result.rejects, result.rows_read
     if result.ignored_labels:
@@ -544,6 +575,11 @@ def score(
         notice = labels_ignored_notice(result.ignored_labels, manifest.name)
         err.print(f"notice: {notice}", highlight=False, soft_wrap=True)
     write_frames(result.iter_scored(), out_path)
+    if used_store is not None and record:  # after the outputs: the decisions the unit acts on
+        from parcelrisk.store_cli import record_decisions
+
+        record_decisions(used_store, result, counter)
+    rejects_path = rejects or out_path.with_name(out_path.stem + ".rejects.csv")
     if len(all_rejects) or rejects is not None:
         write_frame(all_rejects, rejects_path)
     if report_path is not None:
@@ -653,6 +689,10 @@ from parcelrisk.store_cli import history_app, outcomes_app, watchlist_app  # noq
 app.add_typer(history_app, name="history")
 app.add_typer(outcomes_app, name="outcomes")
 app.add_typer(watchlist_app, name="watchlist")
+
+from parcelrisk.monitor_cli import monitor_command  # noqa: E402
+
+app.command("monitor")(monitor_command)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,4 +1,4 @@
-"""The model: feature pipeline + LightGBM booster + isotonic calibrator, saved without pickle.
+"""The model: feature pipeline + LightGBM booster + calibrator, saved without pickle.
 
 A model folder holds::
 
@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from parcelrisk.calibration import Calibrator
 from parcelrisk.errors import ConfigError, ModelError
 from parcelrisk.features import ManifestFeatures
 from parcelrisk.io import atomic_path
@@ -53,29 +54,6 @@ BOOSTER_FILE, PIPELINE_FILE, METADATA_FILE, CARD_FILE = (
 )
 _FORBIDDEN_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill", ".cloudpickle", ".npy")
 FORMAT_VERSION = 1
-
-
-@dataclass
-class Calibrator:
-    """Isotonic map from the booster's raw probability to P(inspection finds contraband)."""
-
-    x: list[float]
-    y: list[float]
-
-    @classmethod
-    def fit(
-        cls, raw_proba: np.ndarray, outcome: np.ndarray, sample_weight: np.ndarray | None = None
-    ) -> Calibrator:
-        from sklearn.isotonic import IsotonicRegression
-
-        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-        iso.fit(raw_proba, outcome, sample_weight=sample_weight)
-        return cls([float(v) for v in iso.X_thresholds_], [float(v) for v in iso.y_thresholds_])
-
-    def __call__(self, raw_proba: np.ndarray) -> np.ndarray:
-        if len(self.x) < 2:
-            return np.asarray(raw_proba, dtype="float64")
-        return np.interp(raw_proba, self.x, self.y)
 
 
 @dataclass
@@ -161,7 +139,8 @@ class ParcelRiskModel:
         return np.asarray(self.booster.predict(X, raw_score=True, num_threads=_threads()))
 
     def calibrated(self, margin: np.ndarray) -> np.ndarray:
-        return self.calibrator(1.0 / (1.0 + np.exp(-margin)))
+        """P(an inspection finds contraband) of each margin (see :mod:`parcelrisk.calibration`)."""
+        return self.calibrator(margin)
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Exact TreeSHAP contributions (log-odds) from LightGBM, one column per feature + bias."""
@@ -184,7 +163,7 @@ def save_model(model: ParcelRiskModel, directory: str | Path, card: str) -> Path
     pipeline = {
         "format_version": FORMAT_VERSION,
         "features": model.features.to_dict(),
-        "calibrator": {"x": model.calibrator.x, "y": model.calibrator.y},
+        "calibrator": model.calibrator.to_dict(),
     }
     _write_json(root / PIPELINE_FILE, pipeline)
     with atomic_path(root / CARD_FILE) as tmp:
@@ -361,12 +340,7 @@ def load_model(
         raise ModelError(f"{root}: trained with LightGBM {trained_with}, this is {lgb.__version__}")
     try:
         features = ManifestFeatures.from_dict(pipeline["features"], store=store, secret=secret)
-        calibrator = Calibrator(**pipeline["calibrator"])
-        if not (
-            len(calibrator.x) == len(calibrator.y)
-            and all(isinstance(v, int | float) for v in [*calibrator.x, *calibrator.y])
-        ):
-            raise ValueError("calibrator x and y must be numbers of equal length")
+        calibrator = Calibrator.from_dict(pipeline["calibrator"])
         names = [str(n) for n in features.feature_names_out_]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0][:120]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["evaluation_plots"]
+__all__ = ["evaluation_plots", "reliability_plot"]
 
 
 def _figure():  # type: ignore[no-untyped-def]
@@ -81,6 +81,8 @@ def evaluation_plots(
     fig.savefig(paths["calibration"], dpi=110)
     plt.close(fig)
 
+    paths["reliability_control"] = reliability_plot(test, out / "reliability_control.png")
+
     booster = result.model.booster
     gain = (
         pd.Series(booster.feature_importance("gain"), index=booster.feature_name())
@@ -115,3 +117,52 @@ def evaluation_plots(
     fig.savefig(paths["shap_beeswarm"], dpi=110)
     plt.close(fig)
     return paths
+
+
+def reliability_plot(test: pd.DataFrame, path: Path, bins: int = 10) -> Path:
+    """Reliability diagram of the test days: the random control sample (unbiased), and every
+    inspected item weighted by 1/propensity, with 95% intervals and the ECE in the legend."""
+    from parcelrisk.calibration import expected_calibration_error, reliability_table
+    from parcelrisk.model import labels_of
+
+    plt = _figure()
+    inspected, seized = labels_of(test)
+    control = inspected & test["selection_source"].eq("random").fillna(False).astype(bool)
+    weight = test["ipw_weight"] if "ipw_weight" in test else None
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    top = 0.0
+    for label, rows, w in (
+        ("random control sample", control, None),
+        ("inspected, weighted 1/propensity", inspected, weight),
+    ):
+        if not rows.any():
+            continue
+        ww = None if w is None else w[rows]
+        table = reliability_table(test.loc[rows, "risk_score"], seized[rows], ww, bins)
+        ece = expected_calibration_error(test.loc[rows, "risk_score"], seized[rows], ww, bins)
+        ax.errorbar(
+            table["mean_score"],
+            table["observed"],
+            # clipped: the Wilson bound can sit a rounding error past an observed rate of 0 or 1
+            yerr=[
+                (table["observed"] - table["low"]).clip(lower=0),
+                (table["high"] - table["observed"]).clip(lower=0),
+            ],
+            marker="o",
+            capsize=2,
+            label=f"{label} (n={int(rows.sum())}, ECE {ece:.4f})",
+        )
+        top = max(top, float(table["mean_score"].max()), float(table["observed"].max()))
+    top = min(1.0, max(top * 1.1, 0.01))
+    ax.plot([0, top], [0, top], "k:", label="perfect calibration")
+    ax.set(
+        xlabel="mean risk_score in bin",
+        ylabel="observed seizure rate",
+        title="Reliability (test days, 10 equal-count bins)",
+        xlim=(0, top),
+    )
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

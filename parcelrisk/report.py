@@ -40,6 +40,24 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _weighting_text(meta: dict[str, Any]) -> str:
+    """How training corrected for selective labels, and the calibration error, in one sentence."""
+    params, cal = meta["params"], meta.get("calibration", {})
+    if params.get("weighting", "legacy") == "ipw":
+        text = (
+            "weighted by 1/selection propensity, clipped at "
+            f"{params.get('ipw_max_weight')} and normalised"
+        )
+    else:
+        text = f"random-control items weighted x{params['control_sample_weight']}"
+    if cal.get("ece_control") is not None:
+        text += (
+            f"; {cal.get('method')} calibration, expected calibration error on the control sample "
+            f"of the test days {cal['ece_control']:.4f} ({cal.get('control_items', 0):,} items)"
+        )
+    return text
+
+
 def model_card(result: TrainingResult) -> str:
     """Markdown model card: intended use, data, metrics per population, limitations, oversight."""
     meta = result.model.metadata
@@ -58,8 +76,7 @@ def model_card(result: TrainingResult) -> str:
         f"- Time split: calibration and early stopping from {meta['split']['calibrate_from']}, "
         f"test from {meta['split']['test_from']} (never trained or calibrated on).",
         f"- Labels: only inspected items ({meta['rows']['inspected_train']:,} in the training days, "
-        f"{meta['rows']['seizures_train']:,} seizures); random-control items weighted x"
-        f"{meta['params']['control_sample_weight']}.",
+        f"{meta['rows']['seizures_train']:,} seizures); {_weighting_text(meta)}.",
         f"- Reference data hash `{meta['reference_hash'][:16]}` (copied into pipeline.json).",
         "",
         "## Metrics on the test days",

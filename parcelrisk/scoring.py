@@ -36,7 +36,15 @@ from parcelrisk.model import ParcelRiskModel
 from parcelrisk.reference import default_reference_dir
 from parcelrisk.schema import ManifestSchema as M
 
-__all__ = ["ScoredSchema", "ScoreOptions", "ScoreResult", "score_frame", "SELECTION_REASONS"]
+__all__ = [
+    "ScoredSchema",
+    "ScoreOptions",
+    "ScoreResult",
+    "score_frame",
+    "SELECTION_REASONS",
+    "decision_frame",
+    "round_significant",
+]
 
 SELECTION_REASONS = ("model", "control", "watchlist")
 
@@ -101,6 +109,11 @@ class ScoreResult:
     scored: pd.DataFrame
     explanations: pd.DataFrame  # long format, see explain.explain_long
     contributions: pd.DataFrame  # grouped log-odds contributions of explained items
+    margins: pd.Series | None = None  # booster log-odds per row (the ranking score)
+
+    def decisions(self) -> pd.DataFrame:
+        """What this run decided, per item, for the history store (:func:`decision_frame`)."""
+        return decision_frame(self.scored, self.margins, self.explanations)
 
     @property
     def n_scored(self) -> int:
@@ -242,6 +255,23 @@ def _referrals(features: pd.DataFrame, raw: pd.DataFrame) -> pd.Series:
     return reasons
 
 
+def round_significant(values: np.ndarray, digits: int = 6) -> np.ndarray:
+    """Round to ``digits`` significant digits (not decimals: scores of 0.00012 keep their resolution).
+
+    The division of an integer-valued float by an exact power of ten gives the
+    double nearest the decimal, so files show ``0.000123457``, not binary noise.
+
+    >>> round_significant(np.array([0.000123456789, 0.5, 0.0])).tolist()
+    [0.000123457, 0.5, 0.0]
+    """
+    x = np.asarray(values, dtype="float64")
+    mag = np.floor(np.log10(np.abs(x), where=x != 0, out=np.zeros_like(x)))
+    exponent = (digits - 1 - mag).astype(np.int64)
+    up = exponent >= 0  # multiply or divide by an exact power of ten
+    scale = 10.0 ** np.abs(exponent)
+    return np.where(up, np.round(x * scale) / scale, np.round(x / scale) * scale)
+
+
 @dataclass
 class Predictions:
     """Per-row predictions (index = record number), small enough to keep for ten million rows.
@@ -288,7 +318,7 @@ def predict(
     preds = Predictions(
         item_id=valid[M.item_id].astype("str"),
         margin=margin,
-        risk=pd.Series(np.round(model.calibrated(margin.to_numpy()), 6), index=valid.index),
+        risk=pd.Series(round_significant(model.calibrated(margin.to_numpy())), index=valid.index),
         referral=_referrals(features, valid).astype("category"),
         watchlisted=context.watchlists.ne(""),
     )
@@ -409,7 +439,56 @@ def score_frame(
     selection = select(preds.margin, preds.item_id, preds.watchlisted, opts)
     rows = explain_rows(preds, selection[0].notna().to_numpy(), opts)
     long, contrib = explain(valid.loc[rows], features.loc[rows], context.subset(rows), model)
-    return ScoreResult(assemble(preds, selection, long, model, opts), long, contrib)
+    return ScoreResult(assemble(preds, selection, long, model, opts), long, contrib, preds.margin)
+
+
+#: Columns of :func:`decision_frame` (what :meth:`parcelrisk.store.HistoryStore.add_decisions` keeps).
+DECISION_FRAME_COLUMNS = (
+    "item_id",
+    "model_version",
+    "scored_at",
+    "margin",
+    "risk_score",
+    "selected",
+    "selection_reason",
+    "selection_propensity",
+    "data_quality_referral",
+    "top_reason",
+)
+
+
+def decision_frame(
+    scored: pd.DataFrame, margin: pd.Series | None, explanations: pd.DataFrame
+) -> pd.DataFrame:
+    """A scored output's decisions: no party data, no reason texts (only the top reason's group).
+
+    ``margin`` (same index as ``scored``) is kept so that the estimators and the
+    monitor can rank and bin items exactly as the selection did.
+    """
+    top = pd.Series(None, index=scored.index, dtype="object")
+    if len(explanations):
+        first = explanations[explanations["rank"].eq(1)]
+        first = first[first["row"].isin(scored.index)]
+        top.loc[first["row"].to_numpy()] = first["reason"].to_numpy(dtype=object)
+    return pd.DataFrame(
+        {
+            "item_id": scored["item_id"],
+            "model_version": scored["model_version"],
+            "scored_at": scored["scored_at"],
+            "margin": (
+                margin.reindex(scored.index).astype("float64")
+                if margin is not None
+                else pd.Series(np.nan, index=scored.index)
+            ),
+            "risk_score": scored["risk_score"],
+            "selected": scored["selected"],
+            "selection_reason": scored["selection_reason"],
+            "selection_propensity": scored["selection_propensity"],
+            "data_quality_referral": scored["data_quality_referral"],
+            "top_reason": top,
+        },
+        index=scored.index,
+    )
 
 
 def now_utc() -> str:

@@ -13,6 +13,14 @@ before. The store keeps exactly what that needs and nothing personal:
   the one added last) is copied to ``items``;
 * ``watchlist``: intelligence entries ``(list_name, kind, key, added_at)``,
   ``kind`` one of :data:`ENTITY_KINDS`;
+* ``decisions``: what ``parcelrisk score --store`` decided for every item
+  (item_id, model_version, run_id, day, scored_at, margin, risk_score,
+  selected, selection_reason, selection_propensity, data_quality_referral,
+  top_reason): no party data. One row per item and model version (a re-run
+  replaces it). :meth:`HistoryStore.decision_log` joins the outcomes to it;
+* ``feature_bins`` / ``feature_counts``: per scoring run, how many items fell
+  in each reference bin of each feature (:mod:`parcelrisk.monitoring`), for
+  drift monitoring without storing features;
 * ``meta``: schema version and a check value of the secret (an HMAC of a
   fixed text, which does not reveal the secret), so that a store is never
   read with keys made under another secret.
@@ -51,6 +59,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import threading
 import warnings
@@ -83,6 +92,9 @@ __all__ = [
     "MIN_SECRET_BYTES",
     "connect_duckdb",
     "demo_mode",
+    "DECISION_COLUMNS",
+    "DECISION_LOG_COLUMNS",
+    "decision_run_id",
 ]
 
 M = ManifestSchema
@@ -532,7 +544,63 @@ CREATE TABLE IF NOT EXISTS watchlist (
     key BIGINT NOT NULL,
     added_at TIMESTAMPTZ NOT NULL
 );
+CREATE TABLE IF NOT EXISTS decisions (
+    item_id VARCHAR NOT NULL,
+    model_version VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    scored_at TIMESTAMPTZ NOT NULL,
+    margin DOUBLE,
+    risk_score DOUBLE,
+    selected BOOLEAN NOT NULL,
+    selection_reason VARCHAR,
+    selection_propensity DOUBLE NOT NULL,
+    data_quality_referral BOOLEAN,
+    top_reason VARCHAR,
+    added_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feature_bins (
+    model_version VARCHAR PRIMARY KEY,
+    bins VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feature_counts (
+    run_id VARCHAR NOT NULL,
+    model_version VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    feature VARCHAR NOT NULL,
+    bin INTEGER NOT NULL,
+    items BIGINT NOT NULL
+);
 """
+
+#: Columns of :meth:`HistoryStore.add_decisions` input (``margin``, ``data_quality_referral``,
+#: ``top_reason`` and ``run_id`` are optional).
+DECISION_COLUMNS = (
+    "item_id",
+    "model_version",
+    "scored_at",
+    "risk_score",
+    "selected",
+    "selection_reason",
+    "selection_propensity",
+)
+#: Columns of :meth:`HistoryStore.decision_log`, the decision-log format of the estimators.
+DECISION_LOG_COLUMNS = (
+    "item_id",
+    "day",
+    "selected",
+    "selection_reason",
+    "selection_propensity",
+    "margin",
+    "risk_score",
+    "outcome",
+    "inspected_at",
+    "model_version",
+    "run_id",
+    "scored_at",
+    "data_quality_referral",
+    "top_reason",
+)
 
 
 def _utc_now() -> datetime:
@@ -1070,6 +1138,223 @@ class HistoryStore:
             problems.append((early, L.inspected_at, "inspected before the item was declared"))
         return added, _rejects(rows, item_id, problems)
 
+    def add_decisions(
+        self,
+        frame: pd.DataFrame,
+        *,
+        feature_counts: pd.DataFrame | None = None,
+        feature_bins: dict[str, Any] | None = None,
+    ) -> int:
+        """Record a scoring run's decisions; returns the number of rows written.
+
+        ``frame`` has :data:`DECISION_COLUMNS` (a scored output does) and
+        optionally ``margin``, ``data_quality_referral``, ``top_reason`` and
+        ``run_id``. One decision is kept per item and model version: a re-run
+        replaces the earlier row, so recording the same run twice changes
+        nothing. ``day`` (the stratum of the estimators) is the UTC date of
+        ``scored_at``; ``run_id`` defaults to a hash of the model version,
+        ``scored_at`` and the item ids. ``feature_counts`` (feature, bin,
+        items; see :class:`~parcelrisk.monitoring.FeatureCounter`) replace the
+        run's earlier counts; ``feature_bins`` are kept for the model version
+        unless it already has bins.
+        """
+        self._writable()
+        missing = [c for c in DECISION_COLUMNS if c not in frame]
+        if missing:
+            raise InputError(f"decisions lack required column(s): {', '.join(missing)}")
+        if frame.empty:
+            return 0
+        scored_at = pd.to_datetime(frame["scored_at"], utc=True, errors="coerce")
+        if scored_at.isna().any():
+            raise InputError("decisions: scored_at is not a date/time we can read (--scored-at)")
+        run_id = (
+            frame["run_id"].astype("str")
+            if "run_id" in frame
+            else pd.Series(decision_run_id(frame), index=frame.index)
+        )
+
+        def optional(name: str, kind: pa.DataType) -> pa.Array:
+            if name not in frame:
+                return pa.nulls(len(frame), kind)
+            values = frame[name]
+            if kind == pa.string():
+                return pa.array(values.astype("object").where(values.notna(), None), kind)
+            return pa.array(values, kind, from_pandas=True)
+
+        reason = frame["selection_reason"].astype("object")
+        table = pa.table(
+            {
+                "pos": pa.array(np.arange(len(frame), dtype=np.int64)),
+                M.item_id: pa.array(frame[M.item_id].astype("str"), pa.string()),
+                "model_version": pa.array(frame["model_version"].astype("str"), pa.string()),
+                "run_id": pa.array(run_id, pa.string()),
+                "scored_at": _timestamps(scored_at.astype("datetime64[us, UTC]")),
+                "margin": optional("margin", pa.float64()),
+                "risk_score": pa.array(frame["risk_score"].astype("float64"), pa.float64()),
+                "selected": pa.array(frame["selected"].astype(bool), pa.bool_()),
+                "selection_reason": pa.array(reason.where(reason.notna(), None), pa.string()),
+                L.selection_propensity: pa.array(
+                    frame["selection_propensity"].astype("float64"), pa.float64()
+                ),
+                "data_quality_referral": optional("data_quality_referral", pa.bool_()),
+                "top_reason": optional("top_reason", pa.string()),
+            }
+        )
+        counts = None
+        if feature_counts is not None and len(feature_counts):
+            runs = run_id.drop_duplicates()
+            counts = pa.table(
+                {
+                    "run_id": pa.array([runs.iloc[0]] * len(feature_counts), pa.string()),
+                    "feature": pa.array(feature_counts["feature"].astype("str"), pa.string()),
+                    "bin": pa.array(feature_counts["bin"].astype("int32"), pa.int32()),
+                    "items": pa.array(feature_counts["items"].astype("int64"), pa.int64()),
+                }
+            )
+        now = _utc_now()
+
+        def work(con: duckdb.DuckDBPyConnection) -> int:
+            con.register("_pr_dec", table)
+            try:
+                _run(
+                    con,
+                    """DELETE FROM decisions d USING _pr_dec n
+                    WHERE d.item_id = n.item_id AND d.model_version = n.model_version""",
+                )
+                written = _run(
+                    con,
+                    """INSERT INTO decisions
+                    SELECT item_id, model_version, run_id, CAST(scored_at AS DATE), scored_at,
+                        margin, risk_score, selected, selection_reason, selection_propensity,
+                        data_quality_referral, top_reason, ?
+                    FROM _pr_dec
+                    QUALIFY row_number() OVER (
+                        PARTITION BY item_id, model_version ORDER BY pos DESC) = 1
+                    ORDER BY pos""",
+                    [now],
+                )[0][0]
+                if feature_bins is not None:
+                    version = str(frame["model_version"].iloc[0])
+                    _run(
+                        con,
+                        "INSERT INTO feature_bins VALUES (?, ?) ON CONFLICT DO NOTHING",
+                        [version, json.dumps(feature_bins, sort_keys=True)],
+                    )
+                if counts is not None:
+                    con.register("_pr_counts", counts)
+                    try:
+                        _run(
+                            con,
+                            "DELETE FROM feature_counts WHERE run_id IN "
+                            "(SELECT DISTINCT run_id FROM _pr_counts)",
+                        )
+                        _run(
+                            con,
+                            """INSERT INTO feature_counts
+                            SELECT c.run_id, r.model_version, r.day, c.feature, c.bin, c.items
+                            FROM _pr_counts c JOIN (
+                                SELECT DISTINCT run_id, model_version, CAST(scored_at AS DATE) AS day
+                                FROM _pr_dec) r ON r.run_id = c.run_id
+                            ORDER BY c.feature, c.bin""",
+                        )
+                    finally:
+                        con.unregister("_pr_counts")
+            finally:
+                con.unregister("_pr_dec")
+            return int(written)
+
+        return int(self._transaction(work))
+
+    def _has_table(self, name: str) -> bool:
+        return bool(
+            _run(
+                self.con,
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                [name],
+            )[0][0]
+        )
+
+    def feature_bins(self, model_version: str) -> dict[str, Any] | None:
+        """The reference bins recorded for a model version, or None."""
+        if self.con is None:
+            raise StoreError(f"history store {self.path} is closed")
+        if not self._has_table("feature_bins"):
+            return None
+        rows = _run(
+            self.con, "SELECT bins FROM feature_bins WHERE model_version = ?", [model_version]
+        )
+        return json.loads(rows[0][0]) if rows else None
+
+    def feature_counts(self, since: str | None = None) -> pd.DataFrame:
+        """Stored feature bin counts: day, model_version, run_id, feature, bin, items."""
+        if self.con is None:
+            raise StoreError(f"history store {self.path} is closed")
+        columns = ["day", "model_version", "run_id", "feature", "bin", "items"]
+        if not self._has_table("feature_counts"):
+            return pd.DataFrame(columns=columns)
+        frame = self.con.execute(
+            f"""SELECT {", ".join(columns)} FROM feature_counts
+            WHERE ? IS NULL OR day >= CAST(? AS DATE)
+            ORDER BY day, run_id, feature, bin""",
+            [since, since],
+        ).fetchdf()
+        frame["day"] = pd.to_datetime(frame["day"]).dt.strftime("%Y-%m-%d")
+        return frame
+
+    def decision_log(self, since: str | None = None) -> pd.DataFrame:
+        """Decisions with their outcomes: the decision-log format of the estimators.
+
+        One row per item (its latest decision; ties: the last written), from
+        ``day >= since`` (``YYYY-MM-DD``) if given. ``day`` is a
+        ``YYYY-MM-DD`` string; ``outcome`` and ``inspected_at`` are the
+        item's latest recorded outcome (``outcomes add`` or the manifest's
+        labels), None while unknown. Columns: :data:`DECISION_LOG_COLUMNS`.
+        """
+        if self.con is None:
+            raise StoreError(f"history store {self.path} is closed")
+        if not self._has_table("decisions"):
+            return pd.DataFrame(columns=list(DECISION_LOG_COLUMNS))
+        frame = self.con.execute(
+            """SELECT d.item_id, d.day, d.selected, d.selection_reason, d.selection_propensity,
+                d.margin, d.risk_score, i.outcome, i.inspected_at, d.model_version, d.run_id,
+                d.scored_at, d.data_quality_referral, d.top_reason
+            FROM (
+                SELECT * FROM decisions WHERE ? IS NULL OR day >= CAST(? AS DATE)
+                QUALIFY row_number() OVER (
+                    PARTITION BY item_id ORDER BY scored_at DESC, added_at DESC, model_version
+                ) = 1
+            ) d LEFT JOIN items i ON i.item_id = d.item_id
+            ORDER BY d.day, d.scored_at, d.item_id""",
+            [since, since],
+        ).fetchdf()
+        frame["day"] = pd.to_datetime(frame["day"]).dt.strftime("%Y-%m-%d")
+        frame["outcome"] = frame["outcome"].astype("object").where(frame["outcome"].notna(), None)
+        frame["selection_reason"] = (
+            frame["selection_reason"]
+            .astype("object")
+            .where(frame["selection_reason"].notna(), None)
+        )
+        return frame[list(DECISION_LOG_COLUMNS)]
+
+    def decided(self, item_ids: pd.Series) -> int:
+        """How many of these item ids (distinct) have a recorded decision."""
+        if self.con is None:
+            raise StoreError(f"history store {self.path} is closed")
+        if not self._has_table("decisions") or item_ids.empty:
+            return 0
+        ids = pa.table({"item_id": pa.array(item_ids.dropna().astype("str").unique(), pa.string())})
+        self.con.register("_pr_decided", ids)
+        try:
+            return int(
+                _run(
+                    self.con,
+                    "SELECT count(*) FROM _pr_decided n "
+                    "WHERE EXISTS (SELECT 1 FROM decisions d WHERE d.item_id = n.item_id)",
+                )[0][0]
+            )
+        finally:
+            self.con.unregister("_pr_decided")
+
     def add_watchlist(self, frame: pd.DataFrame, list_name: str) -> int:
         """Add watch-list entries keyed like manifest parties; returns new entries.
 
@@ -1137,6 +1422,19 @@ class HistoryStore:
             return int(added)
 
         return int(self._transaction(work))
+
+
+def decision_run_id(frame: pd.DataFrame) -> str:
+    """A run's identity: hash of model version, scored_at and the (order-free) item ids."""
+    ids = pd.util.hash_pandas_object(
+        frame[M.item_id].astype("str").rename(None), index=False
+    ).to_numpy()
+    digest = hashlib.sha256()
+    digest.update(str(frame["model_version"].iloc[0]).encode())
+    digest.update(str(frame["scored_at"].iloc[0]).encode())
+    digest.update(np.sort(ids).tobytes())
+    digest.update(str(len(ids)).encode())
+    return digest.hexdigest()[:16]
 
 
 def _rejects(

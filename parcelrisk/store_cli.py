@@ -26,6 +26,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
+    from parcelrisk.monitoring import FeatureCounter
     from parcelrisk.store import HistoryStore
 
 from parcelrisk.errors import StoreError
@@ -33,7 +34,13 @@ from parcelrisk.errors import StoreError
 #: Records per transaction of ``history add`` (kept here: importing parcelrisk.io loads pandas).
 _ADD_CHUNK_ROWS = 250_000
 
-__all__ = ["history_app", "outcomes_app", "watchlist_app"]
+__all__ = [
+    "history_app",
+    "outcomes_app",
+    "watchlist_app",
+    "feature_counter_for",
+    "record_decisions",
+]
 
 EXIT_PARTIAL = 2
 _MAX_SHOWN_REJECTS = 10
@@ -135,6 +142,37 @@ def _partial_add_message(
         "nothing after them; re-run the same command to add the rest "
         "(items already stored are skipped)"
     )
+def feature_counter_for(model: Any, history: HistoryStore | None) -> FeatureCounter:
+    """A counter in the bins the store keeps for this model version, else the model's own.
+
+    A model trained before it carried reference bins gets bins fitted on the
+    first chunk of its first run; :func:`record_decisions` stores them, so
+    every later day is counted in the same bins.
+    """
+    from parcelrisk.monitoring import FeatureCounter
+
+    bins = history.feature_bins(model.version) if history is not None else None
+    return FeatureCounter(bins or model.metadata.get("monitor_bins"))
+
+
+def record_decisions(path: Path, result: Any, counter: FeatureCounter | None) -> int:
+    """Write a scored file's decisions (and feature counts) to the store; returns rows written.
+
+    Opens the store for writing after scoring (scoring reads it read-only), in
+    slices, each one transaction; a re-run replaces the same run's rows.
+    """
+    from parcelrisk.store import HistoryStore
+
+    written = 0
+    counts = counter.frame() if counter is not None else None
+    with HistoryStore.open(path) as history:
+        for i, frame in enumerate(result.iter_decisions()):
+            written += history.add_decisions(
+                frame,
+                feature_counts=counts if i == 0 else None,
+                feature_bins=counter.bins if (i == 0 and counter is not None) else None,
+            )
+    return written
 
 
 @history_app.command("add")
@@ -269,6 +307,8 @@ def outcomes_add(
     raw = read_manifest(file)
     with HistoryStore.open(path) as history:
         added, rejected = history.add_outcomes(raw.frame)
+        accepted = raw.frame.drop(index=raw.frame.index[_rejected_positions(raw.frame, rejected)])
+        matched = history.decided(accepted["item_id"]) if "item_id" in accepted else 0
     if raw.unreadable:
         unreadable = pd.DataFrame(
             {
@@ -290,6 +330,7 @@ def outcomes_add(
                 "added": added,
                 "already recorded": read - added - len(rejected),
                 "rejected": len(rejected),
+                "items with a decision": matched,
             },
         )
     )
@@ -308,6 +349,18 @@ def outcomes_add(
             )
         err.print(f"[bold yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def _rejected_positions(frame: pd.DataFrame, rejected: pd.DataFrame) -> list[int]:
+    """Positions in ``frame`` of the rejected rows (``row`` is the index or 1-based position)."""
+    import pandas as pd
+
+    from parcelrisk.schema import RejectSchema
+
+    rows = rejected[RejectSchema.row].astype("int64")
+    if frame.index.name == "row" and pd.api.types.is_integer_dtype(frame.index.dtype):
+        return [int(p) for p in frame.index.get_indexer(rows) if p >= 0]
+    return [int(r) - 1 for r in rows if 0 < int(r) <= len(frame)]
 
 
 @watchlist_app.command("add")

@@ -196,6 +196,16 @@ def log_training(
         mlflow.log_metrics(
             {f"test_inspected.{k}": v for k, v in meta["metrics_test_inspected"].items() if v == v}
         )
+        # calibration on the test days (ECE on the control sample) and the selection weighting
+        numbers = {f"calibration.{k}": v for k, v in meta.get("calibration", {}).items()}
+        numbers |= {f"weighting.{k}": v for k, v in meta.get("weighting", {}).items()}
+        mlflow.log_metrics(
+            {
+                k: float(v)
+                for k, v in numbers.items()
+                if isinstance(v, int | float) and not isinstance(v, bool) and v == v
+            }
+        )
         mlflow.log_dict(
             {"features": meta["features"], "reference_files": meta["reference_files"]},
             "features.json",

@@ -1,9 +1,12 @@
-"""Training: time-split, inspected-only labels, LightGBM with early stopping, isotonic calibration.
+"""Training: time-split, inspected-only labels, selection-corrected weights, beta calibration.
 
 Training builds features for the whole period in one pass (entity profiles are
 point-in-time, so no item sees its own or a later outcome), fits the booster
 on the earlier days, early-stops and calibrates on the days after, and reports
-on the latest days, which it never trained or calibrated on.
+on the latest days, which it never trained or calibrated on. Labels exist only
+for the items someone chose to inspect: :func:`selection_weights` re-weights
+them by 1/propensity (``weighting: ipw``) so that the model and its calibration
+describe every item, not the old policy's choice.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from parcelrisk.calibration import expected_calibration_error
 from parcelrisk.errors import ConfigError
 from parcelrisk.evaluate import capacity_table, summary_metrics
 from parcelrisk.explain import load_templates
@@ -30,12 +34,20 @@ from parcelrisk.model import (
     load_params,
     time_split,
 )
+from parcelrisk.monitoring import fit_bins
 from parcelrisk.schema import TRUTH_COLUMNS
 from parcelrisk.schema import LabelSchema as L
 from parcelrisk.schema import ManifestSchema as M
 from parcelrisk.schema import TruthSchema as T
 
-__all__ = ["TrainingResult", "train_model", "evaluation_table"]
+__all__ = [
+    "TrainingResult",
+    "train_model",
+    "evaluation_table",
+    "selection_weights",
+    "SelectionWeights",
+    "WEIGHTING_SCHEMES",
+]
 
 
 @dataclass
@@ -75,12 +87,8 @@ def train_model(
     features.fit(data[part.eq("train")])
     X = features.transform(data)
 
-    control = (
-        data[L.selection_source].eq("random").fillna(False) if L.selection_source in data else False
-    )
-    weight = np.where(control, float(cfg["control_sample_weight"]), 1.0) * np.where(
-        seized.eq(1), float(cfg["positive_weight"]), 1.0
-    )
+    weights = selection_weights(data, inspected, seized, cfg, store)
+    weight = weights.train
     train_rows = part.eq("train") & inspected
     cal_rows = part.eq("calibrate") & inspected
     if seized[train_rows].sum() < 5 or seized[cal_rows].sum() < 2:
@@ -114,9 +122,13 @@ def train_model(
     # Keep only the trees early stopping chose, so the saved file and every prediction agree.
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
     margin = np.asarray(booster.predict(X, raw_score=True))
-    raw_proba = 1.0 / (1.0 + np.exp(-margin))
-    calibrator = Calibrator.fit(raw_proba[cal_rows.to_numpy()], seized[cal_rows].to_numpy())
-    risk = pd.Series(calibrator(raw_proba), index=data.index)
+    cal = cal_rows.to_numpy()
+    calibrator = Calibrator.fit(
+        margin[cal],
+        seized[cal_rows].to_numpy(),
+        None if weights.calibrate is None else weights.calibrate[cal],
+    )
+    risk = pd.Series(calibrator(margin), index=data.index)
 
     test = part.eq("test")
     # Rank by the margin: isotonic calibration maps many margins to one probability (ties).
@@ -126,6 +138,14 @@ def train_model(
     )
     labelled_test = test & inspected
     metrics = summary_metrics(risk[labelled_test], seized[labelled_test])
+    control = (
+        data[L.selection_source].eq("random").fillna(False).astype(bool)
+        if L.selection_source in data
+        else pd.Series(False, index=data.index)
+    )
+    calibration = calibration_report(
+        risk, seized, labelled_test, weights, calibrator, control=control
+    )
     start, end = declared_days(data)
     model = ParcelRiskModel(
         features=features,
@@ -153,6 +173,9 @@ def train_model(
             "tuning": tuning,
             "best_iteration": int(booster.current_iteration()),
             "metrics_test_inspected": metrics,
+            "weighting": weights.summary,
+            "calibration": calibration,
+            "monitor_bins": fit_bins(X[part.eq("train")]),
             "evaluation": evaluation.to_dict(orient="records"),
             "bands": cfg["bands"],
             "reason_templates": load_templates().to_dict(),
@@ -168,10 +191,178 @@ def train_model(
             (booster.model_to_string() + model.metadata["data_hash"]).encode()
         ).hexdigest()[:12]
     )
-    test_frame = data[test].assign(risk_score=risk[test])
+    test_frame = data[test].assign(
+        risk_score=risk[test], ipw_weight=pd.Series(weights.ipw, index=data.index)[test]
+    )
     if len(truth.columns):
         test_frame = test_frame.join(truth.loc[test])
     return TrainingResult(model, evaluation, metrics, test_frame)
+
+
+#: Values of ``weighting`` in ``features/model_params.yaml`` (see :func:`selection_weights`).
+WEIGHTING_SCHEMES = ("ipw", "legacy")
+
+
+@dataclass(frozen=True)
+class SelectionWeights:
+    """Per-row weights of a training frame (positional, aligned with its rows).
+
+    ``train``: booster weights; ``calibrate``: calibrator weights (None: unweighted);
+    ``ipw``: clipped 1/propensity of every row (for reports, whatever the scheme);
+    ``summary``: what was done, for the model metadata and MLflow.
+    """
+
+    train: np.ndarray
+    calibrate: np.ndarray | None
+    ipw: np.ndarray
+    summary: dict[str, Any]
+
+
+def selection_propensities(
+    data: pd.DataFrame, inspected: pd.Series, store: Any = None
+) -> tuple[pd.Series, pd.Series]:
+    """(propensity of each row's inspection, where it came from).
+
+    In order: the frame's ``selection_propensity`` label column; the store's
+    decision log (:meth:`~parcelrisk.store.HistoryStore.decision_log`, by
+    item_id); else the **default**: an item of the random control sample
+    (``selection_source == "random"``) had probability (control items that
+    day) / (items that day not inspected for another reason), the control
+    share of its day; any other inspected item 1 (rules, officers and
+    intelligence picked it deterministically, as far as the data can tell).
+    """
+    p = pd.Series(np.nan, index=data.index, dtype="float64")
+    source = pd.Series("default", index=data.index, dtype="object")
+    if L.selection_propensity in data:
+        given = pd.to_numeric(data[L.selection_propensity], errors="coerce").astype("float64")
+        source = source.mask(given.notna(), "column")
+        p = p.fillna(given)
+    if store is not None and p.isna().any() and hasattr(store, "decision_log"):
+        log = store.decision_log()
+        if len(log):
+            by_id = log.drop_duplicates(M.item_id, keep="last").set_index(M.item_id)
+            logged = data[M.item_id].astype("str").map(by_id[L.selection_propensity])
+            logged = logged.astype("float64").where(p.isna())
+            source = source.mask(logged.notna(), "store")
+            p = p.fillna(logged)
+    missing = p.isna()
+    if missing.any():
+        control = (
+            data[L.selection_source].eq("random").fillna(False).astype(bool)
+            if L.selection_source in data
+            else pd.Series(False, index=data.index)
+        ) & inspected
+        day = data[M.declared_at].dt.floor("D")
+        other = inspected & ~control
+        share = control.groupby(day).transform("sum") / (~other).groupby(day).transform("sum")
+        p = p.fillna(pd.Series(np.where(control, share, 1.0), index=data.index))
+    # a zero or missing propensity of an inspected item is a logging error: treat it as certain
+    p = p.where(p > 0, 1.0).clip(upper=1.0)
+    return p, source
+
+
+def selection_weights(
+    data: pd.DataFrame,
+    inspected: pd.Series,
+    seized: pd.Series,
+    cfg: dict[str, Any],
+    store: Any = None,
+) -> SelectionWeights:
+    """Weights that correct training and calibration for how the labelled items were chosen.
+
+    ``weighting: ipw`` (default): each inspected row weighs 1/propensity
+    (:func:`selection_propensities`), so the labelled rows stand for every
+    item, not for what the old policy liked. Weights are **clipped** at
+    ``ipw_max_weight`` and then **self-normalised** to mean 1 over the
+    inspected rows. Why clipped: a control item has a propensity near the
+    control share (about 1%), so it weighs ~100 times a rule pick, and the
+    control sample holds a handful of seizures: unclipped, two or three items
+    would decide the trees (high variance); clipping trades a little bias
+    (towards the inspected population) for a stable model. Why
+    self-normalised: the booster's regularisation (``min_sum_hessian``,
+    ``lambda_l2``) is in units of weight, so a mean weight of 1 keeps the
+    hyper-parameters meaning what they meant unweighted. Positives are then
+    multiplied by ``positive_weight`` (class balance; the calibrator undoes
+    it). The calibrator is fitted on the calibration days with the clipped
+    IPW weights alone, i.e. on labels re-weighted to the whole population.
+
+    ``weighting: legacy``: the former ad-hoc weights (random-control rows x
+    ``control_sample_weight``, positives x ``positive_weight``) and an
+    unweighted calibrator (calibrated on the inspected population).
+    """
+    scheme = str(cfg.get("weighting", "legacy"))
+    if scheme not in WEIGHTING_SCHEMES:
+        raise ConfigError(
+            f"model parameters: weighting must be one of {', '.join(WEIGHTING_SCHEMES)}, "
+            f"not {scheme!r}"
+        )
+    max_weight = float(cfg.get("ipw_max_weight", 20.0))
+    if not max_weight >= 1:
+        raise ConfigError("model parameters: ipw_max_weight must be at least 1")
+    positive = np.where(seized.eq(1), float(cfg["positive_weight"]), 1.0)
+    propensity, source = selection_propensities(data, inspected, store)
+    raw = 1.0 / propensity.to_numpy(dtype="float64")
+    ipw = np.minimum(raw, max_weight)
+    labelled = inspected.to_numpy(dtype=bool)
+    summary: dict[str, Any] = {
+        "scheme": scheme,
+        "propensity_source": {
+            str(k): int(v) for k, v in source[inspected].value_counts().sort_index().items()
+        },
+    }
+    if scheme == "legacy":
+        control = (
+            data[L.selection_source].eq("random").fillna(False).to_numpy(dtype=bool)
+            if L.selection_source in data
+            else np.zeros(len(data), dtype=bool)
+        )
+        train = np.where(control, float(cfg["control_sample_weight"]), 1.0) * positive
+        return SelectionWeights(train, None, ipw, summary)
+    mean = float(ipw[labelled].mean()) if labelled.any() else 1.0
+    normalised = ipw / mean
+    summary |= {
+        "ipw_max_weight": max_weight,
+        "clipped_rows": int(np.count_nonzero(labelled & (raw > max_weight))),
+        "effective_sample_size": float(
+            ipw[labelled].sum() ** 2 / (ipw[labelled] ** 2).sum() if labelled.any() else 0.0
+        ),
+    }
+    return SelectionWeights(normalised * positive, normalised, ipw, summary)
+
+
+def calibration_report(
+    risk: pd.Series,
+    seized: pd.Series,
+    labelled_test: pd.Series,
+    weights: SelectionWeights,
+    calibrator: Calibrator,
+    control: pd.Series | None = None,
+) -> dict[str, Any]:
+    """Expected calibration error on the test days: control sample, and IPW over inspected items.
+
+    The control sample is the unbiased check (its items were drawn at random);
+    it is small, so the IPW-weighted figure over every inspected test item is
+    reported beside it. ``None`` where there is nothing to measure (strict JSON: no NaN).
+    """
+    test = labelled_test.to_numpy(dtype=bool)
+    in_control = test & (control.to_numpy(dtype=bool) if control is not None else False)
+    y = seized.to_numpy()
+    r = risk.to_numpy()
+
+    def ece(mask: np.ndarray, w: np.ndarray | None) -> float | None:
+        if not mask.any():
+            return None
+        return expected_calibration_error(r[mask], y[mask], None if w is None else w[mask])
+
+    return {
+        **calibrator.to_dict(),
+        "ece_control": ece(in_control, None),
+        "control_items": int(in_control.sum()),
+        "control_seizures": int(y[in_control].sum()),
+        "ece_inspected_ipw": ece(test, weights.ipw),
+        "ece_inspected": ece(test, None),
+        "inspected_items": int(test.sum()),
+    }
 
 
 #: The search space of ``--tune``: small, lean models only (SHAP cost grows with leaves and depth).

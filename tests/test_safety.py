@@ -382,6 +382,15 @@ def test_no_personal_data_in_logs_errors_store_or_model(
     commands = [
         ["validate", str(planted_manifest), "--rejects", str(work / "validate.rejects.csv")],
         [
+            "history",
+            "add",
+            str(planted_manifest),
+            "--store",
+            str(work / "h.duckdb"),
+            "--rejects",
+            str(work / "history.rejects.csv"),
+        ],
+        [  # with --store: the decisions and feature counts go to the store (searched below)
             "score",
             str(planted_manifest),
             "--out",
@@ -395,15 +404,8 @@ def test_no_personal_data_in_logs_errors_store_or_model(
             "--pseudonymize",
             "--scored-at",
             FIXED,
-        ],
-        [
-            "history",
-            "add",
-            str(planted_manifest),
             "--store",
             str(work / "h.duckdb"),
-            "--rejects",
-            str(work / "history.rejects.csv"),
         ],
         ["train", "--data", str(planted_manifest), "--export", str(work / "model")],
     ]
@@ -432,7 +434,12 @@ def test_no_personal_data_in_logs_errors_store_or_model(
     # the store is compressed on disk: read every table back and search the values too
     con = duckdb.connect(str(work / "h.duckdb"), read_only=True)
     try:
-        for (table,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
+        tables = {
+            t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+        assert {"items", "decisions", "feature_counts"} <= tables
+        assert con.execute("SELECT count(*) FROM decisions").fetchall()[0][0] > 0
+        for table in sorted(tables):
             dump = con.execute(f'SELECT * FROM "{table}"').fetchdf().astype(str).to_csv()
             assert not _leaks(dump.encode()), table
     finally:
