@@ -19,9 +19,8 @@ import typer
 from rich.table import Table
 
 from parcelrisk.errors import InputError
-from parcelrisk.io import atomic_path
-from parcelrisk.monitoring import load_monitor_settings, monitor, write_monitor_html
-from parcelrisk.store import HistoryStore, default_store_path
+
+# pandas and DuckDB load when the command runs: 'parcelrisk --help' stays quick.
 
 __all__ = ["monitor_command"]
 
@@ -67,8 +66,15 @@ def monitor_command(
             date.fromisoformat(since)
         except ValueError:
             raise InputError(f"--since {since!r} is not a YYYY-MM-DD date") from None
+    from parcelrisk.io import atomic_path
+    from parcelrisk.monitoring import load_monitor_settings, monitor, write_monitor_html
+    from parcelrisk.store import HistoryStore, find_store
+
     settings = load_monitor_settings(thresholds)
-    with HistoryStore.open(store or default_store_path(), read_only=True) as history:
+    path = find_store(store).path
+    if path is None:
+        raise InputError("no history store: name one with --store, or set PARCELRISK_STORE")
+    with HistoryStore.open(path, read_only=True) as history:
         log = history.decision_log(since)
         counts = history.feature_counts(since)
     if log.empty:
