@@ -20,6 +20,7 @@ from parcelrisk.synthetic.context import GenerationContext
 from parcelrisk.synthetic.vocabulary import ABBREVIATIONS
 
 M = ManifestSchema
+_ABBREV = "|".join(sorted(ABBREVIATIONS, key=len, reverse=True))
 
 
 @dataclass(frozen=True)
@@ -167,34 +168,50 @@ def _fmt_params(codes: np.ndarray) -> dict[str, np.ndarray]:
     return {k: np.asarray(v)[inv] for k, v in out.items()}
 
 
+def _apply(values: np.ndarray, mask: np.ndarray, op: str, *args: str) -> None:
+    """Apply a pandas string method to the masked entries only (in place)."""
+    if mask.any():
+        sub = pd.Series(values[mask], dtype="str").str
+        values[mask] = getattr(sub, op)(*args).to_numpy(dtype=object)
+
+
 def _names(values: np.ndarray, u: np.ndarray, f: dict[str, np.ndarray]) -> np.ndarray:
-    s = pd.Series(values, dtype="str")
+    out = np.array(values, dtype=object)
     up = u < f["upper_names"]
     low = (u >= f["upper_names"]) & (u < f["upper_names"] + f["lower_names"])
-    ini = (u >= 1 - f["initials"]) & s.str.fullmatch(r"[^\W\d_]+ [^\W\d_]+").fillna(
-        False
-    ).to_numpy()
-    s = s.where(~up, s.str.upper()).where(~low, s.str.lower())
-    s = s.where(~ini, s.str.replace(r"^(\w)\w*\s", r"\1. ", regex=True))
-    return s.to_numpy(dtype=object)
+    ini = np.flatnonzero(u >= 1 - f["initials"])
+    if len(ini):
+        two = pd.Series(out[ini], dtype="str").str.fullmatch(r"[^\W\d_]+ [^\W\d_]+")
+        ini = ini[two.fillna(False).to_numpy(dtype=bool)]
+        mask = np.zeros(len(out), bool)
+        mask[ini] = True
+        if mask.any():
+            sub = pd.Series(out[mask], dtype="str")
+            out[mask] = sub.str.replace(r"^(\w)\w*\s", r"\1. ", regex=True).to_numpy(dtype=object)
+    _apply(out, up, "upper")
+    _apply(out, low, "lower")
+    return out
 
 
 def _cities(values: np.ndarray, u: np.ndarray, f: dict[str, np.ndarray]) -> np.ndarray:
-    s = pd.Series(values, dtype="str")
-    return s.where(~(u < f["upper_cities"]), s.str.upper()).to_numpy(dtype=object)
+    out = np.array(values, dtype=object)
+    _apply(out, u < f["upper_cities"], "upper")
+    return out
 
 
 def _descriptions(values: np.ndarray, u: np.ndarray, f: dict[str, np.ndarray]) -> np.ndarray:
-    s = pd.Series(values, dtype="str")
+    out = np.array(values, dtype=object)
     ab = u[:, 1] < f["abbreviate"]
     if ab.any():
-        sub = s[ab]
-        for long, short in ABBREVIATIONS.items():
-            sub = sub.str.replace(long, short, case=False, regex=False)
-        s[ab] = sub
+        sub = pd.Series(out[ab], dtype="str").str.replace(
+            _ABBREV, lambda m: ABBREVIATIONS[m.group(0).lower()], case=False, regex=True
+        )
+        out[ab] = sub.to_numpy(dtype=object)
     up = u[:, 0] < f["upper_desc"]
     low = (u[:, 0] >= f["upper_desc"]) & (u[:, 0] < f["upper_desc"] + f["lower_desc"])
-    return s.where(~up, s.str.upper()).where(~low, s.str.lower()).to_numpy(dtype=object)
+    _apply(out, up, "upper")
+    _apply(out, low, "lower")
+    return out
 
 
 def _weights(w: np.ndarray, f: dict[str, np.ndarray]) -> np.ndarray:

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 #: Seed of the committed sample in ``data/synthetic/`` (see :func:`make_sample`).
 SAMPLE_SEED = 20261124
+#: Seed of the per-country Faker pools of names, streets, cities and companies. Fixed: every
+#: world draws its parties from the same pools (building them takes seconds), its own seed
+#: decides which names it draws.
+POOL_SEED = 20260101
 
 #: Units of currency per 1 EUR. ECB euro foreign exchange reference rates, 2025 annual averages,
 #: rounded to 4 significant digits; the same figures as ``features/currency_rates.yaml``.

@@ -84,7 +84,7 @@ def build_context(
     u = rng.random(n_cons)
     for country, (prefix, p) in LOCKER_NETWORKS.items():
         at = (people["country"] == country) & (u < p)
-        n_lockers = max(5, int(n_cons * RECIPIENT_COUNTRY_MIX[country] * p / 12))
+        n_lockers = max(3, int(n_cons * RECIPIENT_COUNTRY_MIX[country] * p / 40))
         pool = pools[country]
         no = (100 + np.arange(n_lockers) * 7).astype(str).astype(object)
         city = pool.city[np.arange(n_lockers) % len(pool.city)]

@@ -1,8 +1,9 @@
 """How actors change: scheduled drift, market takedowns and reactions to known seizures.
 
-Reactions are decided per known seizure with a low-discrepancy (golden-ratio) sequence per
-reaction type, so the realised share of each reaction among the seizures an actor learned of
-matches :data:`~parcelrisk.synthetic.constants.REACTION_PROBABILITIES` within one event.
+Reactions are decided per known seizure by sequential quota apportionment per reaction type
+so the realised share of each reaction among the seizures actors
+learned of matches :data:`~parcelrisk.synthetic.constants.REACTION_PROBABILITIES` within one
+event.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from parcelrisk.synthetic._util import hash_uniform, mix, rng_for
+from parcelrisk.synthetic._util import mix, rng_for
 from parcelrisk.synthetic.blocks import PATTERNS
 from parcelrisk.synthetic.patterns import PATTERN_SPECS
 from parcelrisk.synthetic.population import Actors
 
-_PHI = (np.sqrt(5.0) - 1.0) / 2.0
 #: Reaction types by the side the actor is on.
 SENDER_REACTIONS = ("identity", "cover", "origin")
 RECIPIENT_REACTIONS = ("drop",)
@@ -30,33 +30,47 @@ class Reactor:
         self.seed = seed
         self.p = dict(probabilities)
         kinds = ("identity", "cover", "origin", "drop")
-        self.offset = dict(zip(kinds, hash_uniform(seed, 401, np.arange(4)), strict=True))
         self.count = dict.fromkeys(kinds, 0)
+        self.chosen: dict[str, dict[str, int]] = {}
         self.events: list[tuple[int, int, str, str, str]] = []  # day, actor, pattern, cause, kind
         self.known: list[tuple[int, int, str, str]] = []  # day, actor, pattern, side
 
-    def _next(self, kind: str) -> float:
-        j = self.count[kind]
-        self.count[kind] = j + 1
-        return float((self.offset[kind] + _PHI * j) % 1.0)
+    def _quota(self, kind: str, options: dict[str, float]) -> str | None:
+        """The option of the ``kind`` stream with the largest deficit against its quota.
+
+        Sequential quota apportionment: after ``m`` events every option has been chosen
+        within one event of ``p x m`` times (options not chosen make up the rest).
+        """
+        j = self.count[kind] + 1
+        self.count[kind] = j
+        counts = self.chosen.setdefault(kind, dict.fromkeys(options, 0))
+        rest = 1.0 - sum(options.values())
+        best, gap = None, rest * j - (j - 1 - sum(counts.values()))
+        for name, p in options.items():
+            d = p * j - counts[name]
+            if d > gap:
+                best, gap = name, d
+        if best is not None:
+            counts[best] += 1
+        return best
 
     def react(self, actors: Actors, a: int, day: int) -> list[str]:
         """One known seizure of actor ``a``: decide and apply its reactions."""
         spec = PATTERN_SPECS[PATTERNS[int(actors.pattern[a])]]
         done: list[str] = []
         if spec.side == "recipient":
-            if self._next("drop") < self.p["drop"]:
+            if self._quota("drop", {"drop": self.p["drop"]}):
                 done.append("drop")
         else:
-            s = self._next("identity")
-            if s < self.p["identity_new"]:
-                done.append("identity_new")
-            elif s < self.p["identity_new"] + self.p["identity_variation"]:
-                done.append("identity_variation")
-            if self._next("cover") < self.p["cover"]:
-                done.append("cover")
-            if self._next("origin") < self.p["origin"]:
-                done.append("origin")
+            ident = self._quota(
+                "identity",
+                {k: self.p[k] for k in ("identity_new", "identity_variation")},
+            )
+            if ident:
+                done.append(ident)
+            for kind in ("cover", "origin"):
+                if self._quota(kind, {kind: self.p[kind]}):
+                    done.append(kind)
         self.known.append((day, a, spec_name(actors, a), spec.side))
         self.apply(actors, a, done, day, "seizure")
         return done

@@ -137,7 +137,7 @@ class World:
         self._start_us = _start_us(self.start)
         self._day_counts = None if day_counts is None else np.asarray(day_counts, dtype="int64")
         self.ctx = build_context(
-            rng_for(seed, _S_CONTEXT), _pools(seed), self._start_us, self.items_per_day
+            rng_for(seed, _S_CONTEXT), _pools(C.POOL_SEED), self._start_us, self.items_per_day
         )
         self.legit = build_legit(self.ctx, rng_for(seed, _S_LEGIT_POP), self.items_per_day)
         self.actors = Actors.empty()
@@ -155,7 +155,7 @@ class World:
         self._pending: list[tuple[int, int, int]] = []  # (aware day, sequence, actor)
         self._seq = 0
         self._ident: dict[tuple[int, int, int, int], int] = {}
-        self._drops: dict[tuple[int, int], np.ndarray] = {}
+        self._drops: dict[tuple[int, int, int], np.ndarray] = {}
         self._used_ids: set[str] = set()
         self._days: dict[int, dict[str, np.ndarray | pd.Index]] = {}
         self._seized: set[str] = set()
@@ -400,7 +400,7 @@ class World:
                 sender[i] = self._identity(int(actor[i]), int(rot[i]))
         else:
             for i in range(k):
-                rows = self._drop(int(actor[i]))
+                rows = self._drop(int(actor[i]), int(rot[i]))
                 drop[i] = rows[int(u_pick[i] * len(rows))]
         return Dispatch(
             actor=actor, entity=a.entity(actor), origin=a.origin[actor].astype(object),
@@ -432,15 +432,19 @@ class World:
         self._ident[key] = row
         return row
 
-    def _drop(self, actor: int) -> np.ndarray:
-        """Recipient rows (3-7 names with variants) at ``actor``'s current drop or locker."""
+    def _drop(self, actor: int, rot: int) -> np.ndarray:
+        """Recipient rows (3-7 names with variants) at ``actor``'s current drop or locker.
+
+        A drop is burnt after ``rotate_every`` items (rotation ``rot``) or when the actor
+        reacts (``drop_gen``); then the actor moves to another address.
+        """
         a = self.actors
         gen = int(a.drop_gen[actor])
-        key = (actor, gen)
+        key = (actor, gen, rot)
         rows = self._drops.get(key)
         if rows is not None:
             return rows
-        rng = rng_for(self.seed, _S_DROP, actor, gen)
+        rng = rng_for(self.seed, _S_DROP, actor, gen, rot)
         country = str(a.country[actor])
         k = int(rng.integers(3, 8))
         names = _people(self.ctx.pools, np.full(k, country, dtype=object), rng)["name"]

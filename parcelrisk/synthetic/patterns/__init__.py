@@ -59,21 +59,21 @@ _FW_ORIGINS = {"CN": 0.5, "HK": 0.3, "US": 0.1, "GB": 0.1}  # the seller's (hidd
 
 # fmt: off
 PATTERN_SPECS: dict[str, PatternSpec] = {
-    "darknet_vendor": PatternSpec(darknet_vendor, "sender", DARKNET_ORIGINS, DARKNET_COVERS, 4.0, 10, 0.3, 0.15),
-    "nps_precursor": PatternSpec(nps_precursor, "sender", NPS_ORIGINS, NPS_COVERS, 3.0, 12, 0.9, 0.15),
-    "cathinone_bulk": PatternSpec(cathinone_bulk, "sender", CATHINONE_ORIGINS, CATHINONE_COVERS, 2.5, 8, 0.9, 0.1),
-    "rx_as_supplement": PatternSpec(rx_as_supplement, "sender", RX_ORIGINS, RX_COVERS, 3.0, 12, 0.6, 0.1),
+    "darknet_vendor": PatternSpec(darknet_vendor, "sender", DARKNET_ORIGINS, DARKNET_COVERS, 4.0, 6, 0.3, 0.15),
+    "nps_precursor": PatternSpec(nps_precursor, "sender", NPS_ORIGINS, NPS_COVERS, 3.0, 6, 0.9, 0.15),
+    "cathinone_bulk": PatternSpec(cathinone_bulk, "sender", CATHINONE_ORIGINS, CATHINONE_COVERS, 2.5, 5, 0.9, 0.1),
+    "rx_as_supplement": PatternSpec(rx_as_supplement, "sender", RX_ORIGINS, RX_COVERS, 3.0, 6, 0.6, 0.1),
     "concealment": PatternSpec(concealment, "sender", CONCEALMENT_ORIGINS, CONCEALMENT_COVERS, 2.0, 1, 0.3, 0.05),
-    "drop_address": PatternSpec(drop_address, "recipient", DROP_COUNTRIES, DROP_GOODS, 5.0, 12),
-    "parcel_locker": PatternSpec(parcel_locker, "recipient", LOCKER_COUNTRIES, DROP_GOODS, 4.0, 12),
-    "split_shipment": PatternSpec(split_shipment, "sender", SPLIT_ORIGINS, SPLIT_COVERS, 4.0, 10, 0.5, 0.05),
-    "no_red_flag": PatternSpec(no_red_flag, "sender", NO_RED_FLAG_ORIGINS, NO_RED_FLAG_COVERS, 3.0, 12, 0.8, 0.0),
-    "cannabis_edibles": PatternSpec(cannabis_edibles, "sender", CANNABIS_ORIGINS, CANNABIS_COVERS, 3.0, 10, 0.5, 0.1),
-    "nitazene_letters": PatternSpec(nitazene_letters, "sender", NITAZENE_ORIGINS, NITAZENE_COVERS, 3.0, 8, 0.2, 0.1),
-    "gbl_cleaning": PatternSpec(gbl_cleaning, "sender", GBL_ORIGINS, GBL_COVERS, 2.5, 10, 0.7, 0.1),
-    "eu_reshipping": PatternSpec(eu_reshipping, "sender", RESHIP_ORIGINS, RESHIP_COVERS, 3.0, 10, 0.4, 0.0,
+    "drop_address": PatternSpec(drop_address, "recipient", DROP_COUNTRIES, DROP_GOODS, 5.0, 8),
+    "parcel_locker": PatternSpec(parcel_locker, "recipient", LOCKER_COUNTRIES, DROP_GOODS, 4.0, 8),
+    "split_shipment": PatternSpec(split_shipment, "sender", SPLIT_ORIGINS, SPLIT_COVERS, 4.0, 8, 0.5, 0.05),
+    "no_red_flag": PatternSpec(no_red_flag, "sender", NO_RED_FLAG_ORIGINS, NO_RED_FLAG_COVERS, 3.0, 6, 0.8, 0.0),
+    "cannabis_edibles": PatternSpec(cannabis_edibles, "sender", CANNABIS_ORIGINS, CANNABIS_COVERS, 3.0, 6, 0.5, 0.1),
+    "nitazene_letters": PatternSpec(nitazene_letters, "sender", NITAZENE_ORIGINS, NITAZENE_COVERS, 3.0, 6, 0.2, 0.1),
+    "gbl_cleaning": PatternSpec(gbl_cleaning, "sender", GBL_ORIGINS, GBL_COVERS, 2.5, 6, 0.7, 0.1),
+    "eu_reshipping": PatternSpec(eu_reshipping, "sender", RESHIP_ORIGINS, RESHIP_COVERS, 3.0, 6, 0.4, 0.0,
                                  RESHIP_IDENTITY_COUNTRIES),
-    "freight_forwarder": PatternSpec(freight_forwarder, "sender", _FW_ORIGINS, FORWARDER_COVERS, 3.0, 12, 0.9, 0.0),
+    "freight_forwarder": PatternSpec(freight_forwarder, "sender", _FW_ORIGINS, FORWARDER_COVERS, 3.0, 6, 0.9, 0.0),
 }
 # fmt: on
 assert set(PATTERN_SPECS) == set(PATTERN_SHARES), "every pattern needs a spec"
