@@ -30,6 +30,7 @@ from parcelrisk.schema import (
 )
 from parcelrisk.synthetic import (
     ILLICIT_RATE,
+    LABEL_NOISE_RATE,
     PATTERN_SHARES,
     generate_manifest,
     rule_baselines,
@@ -237,9 +238,13 @@ def test_labels_only_on_inspected_and_after_declaration(manifest):
     assert (delay >= pd.Timedelta(days=1)).all() and (delay <= pd.Timedelta(days=10)).all()
 
 
-def test_seizures_only_on_illicit_and_inspections_miss_some(manifest):
+def test_seizures_on_legit_only_as_label_noise_and_inspections_miss_some(manifest):
+    # v2: a documented share of legitimate inspections is recorded as a seizure (label noise)
     seized = manifest[L.outcome] == "seizure"
-    assert manifest.loc[seized, T.truth_illicit].all()
+    legit_inspected = manifest[L.inspected] & ~manifest[T.truth_illicit]
+    legit_seized = int((seized & ~manifest[T.truth_illicit]).sum())
+    assert legit_seized <= max(3, 5 * LABEL_NOISE_RATE * legit_inspected.sum())
+    assert manifest.loc[seized, T.truth_illicit].mean() > 0.5
     inspected_illicit = manifest[L.inspected] & manifest[T.truth_illicit]
     assert inspected_illicit.sum() > 10
     missed = (manifest.loc[inspected_illicit, L.outcome] == "no_finding").mean()

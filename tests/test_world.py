@@ -32,7 +32,7 @@ from parcelrisk.synthetic.constants import DRIFT_MIN_VOLUME
 from parcelrisk.synthetic.vocabulary import GOODS
 
 M, T = ManifestSchema, TruthSchema
-DAYS = 32
+DAYS = 30
 
 
 def _run(world: World, days: int, inspect_illicit: bool) -> list[pd.DataFrame]:
@@ -50,6 +50,13 @@ def twin_worlds() -> tuple[World, World, list[pd.DataFrame], list[pd.DataFrame]]
     """Same seed: world A inspects every illicit item, world B inspects nothing."""
     a, b = World(seed=4101, items_per_day=1000), World(seed=4101, items_per_day=1000)
     return a, b, _run(a, DAYS, True), _run(b, DAYS, False)
+
+
+@pytest.fixture(scope="module")
+def drift_world() -> tuple[World, pd.DataFrame]:
+    """A larger world without inspections (no reactions): drift and the population."""
+    w = World(seed=4107, items_per_day=3000)
+    return w, pd.concat([w.manifest(d) for d in range(40)], ignore_index=True)
 
 
 # -- common random numbers -------------------------------------------------------------------
@@ -110,7 +117,7 @@ def test_deterministic_world(tmp_path):
 def test_realised_reaction_shares_match_documented(twin_worlds):
     a, _, _, _ = twin_worlds
     shares = a.reaction_shares().set_index("reaction")
-    assert shares.loc["identity_new", "known_seizures"] >= 50
+    assert shares.loc["identity_new", "known_seizures"] >= 20
     for kind, p in REACTION_PROBABILITIES.items():
         n, k = shares.loc[kind, ["known_seizures", "reacted"]]
         if n:
@@ -118,15 +125,14 @@ def test_realised_reaction_shares_match_documented(twin_worlds):
 
 
 @pytest.mark.slow
-def test_drift_realised_exactly_and_visible(twin_worlds):
-    _, b, _, fb = twin_worlds
+def test_drift_realised_exactly_and_visible(drift_world):
+    b, items = drift_world
     actors = b.actor_table()
     for (_, _), g in actors.groupby(["cohort", "pattern"]):
         eligible = g["drift_eligible"].sum()
         assert (g["drift_kind"] != "").sum() == round(DRIFT_SHARE * eligible)
     assert (actors.loc[actors["drift_kind"] != "", "volume"] >= DRIFT_MIN_VOLUME).all()
     # origin drifts show in the manifest: the actor's items change origin at the drift day
-    items = pd.concat(fb, ignore_index=True)
     day = (items[M.declared_at] - pd.Timestamp("2026-01-05", tz="UTC")).dt.days
     drifts = b.events().query("cause == 'drift' and kind == 'origin'")
     checked = 0
@@ -141,12 +147,12 @@ def test_drift_realised_exactly_and_visible(twin_worlds):
 
 
 @pytest.mark.slow
-def test_population_is_heavy_tailed(twin_worlds):
-    _, b, _, _ = twin_worlds
+def test_population_is_heavy_tailed(drift_world):
+    b, _ = drift_world
     vol = b.actor_table()["volume"]
     assert len(vol) >= 200
     assert (vol <= 5).mean() > 0.6
-    assert vol.max() >= 100
+    assert vol.max() >= 50 and (vol >= 30).mean() < 0.1
 
 
 def test_takedown_displaces_vendors():

@@ -14,7 +14,7 @@ import pandas as pd
 from parcelrisk.legacy_rules import legacy_rule_hits, legacy_rule_score, vague_description
 from parcelrisk.schema import LABEL_COLUMNS, TRUTH_COLUMNS, ManifestSchema, TruthSchema
 from parcelrisk.synthetic.constants import SAMPLE_SEED
-from parcelrisk.synthetic.world import generate_manifest
+from parcelrisk.synthetic.world import World, legacy_run
 
 M, T = ManifestSchema, TruthSchema
 
@@ -89,24 +89,28 @@ def rule_baselines(df: pd.DataFrame, capacity: float = 0.02) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-def make_sample(out_dir: str | os.PathLike[str], seed: int = SAMPLE_SEED) -> dict[str, Path]:
-    """Regenerate the committed sample of ``data/synthetic/``.
+#: The committed sample: one world run, 56 labelled days and a busy 57th day (``day_weights``).
+SAMPLE_DAYS = 57
+SAMPLE_ROWS = 105_000
+SAMPLE_START = "2026-01-05"
 
-    One world run of 105,000 items over 57 days from 2026-01-05: the first 56 days (~100,000
-    items, labelled, with truth) are ``history.parquet``; day 57 (~5,000 items, a busy Monday at
-    2.4 times a normal weekday) is ``manifest_today.csv`` without labels or truth, its truth in
-    ``manifest_today_truth.csv``. Generating both from one run keeps actors, drop addresses and
-    consumers consistent between history and today.
-    """
+
+def sample_run(seed: int = SAMPLE_SEED) -> tuple[pd.DataFrame, World]:
+    """The run behind :func:`make_sample`: the labelled frame and its world (actors, reactions)."""
+    weights = [1.0] * (SAMPLE_DAYS - 1) + [2.38]
+    return legacy_run(
+        SAMPLE_ROWS, seed=seed, start=SAMPLE_START, days=SAMPLE_DAYS, day_weights=weights
+    )
+
+
+def write_sample(df: pd.DataFrame, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Split a :func:`sample_run` frame at midnight of the last day and write the three files."""
     out = Path(out_dir)
-    days = 57
-    weights = [1.0] * (days - 1) + [2.38]
-    df = generate_manifest(105_000, seed=seed, start="2026-01-05", days=days, day_weights=weights)
-    cut = pd.Timestamp("2026-01-05", tz="UTC") + timedelta(days=days - 1)
+    cut = pd.Timestamp(SAMPLE_START, tz="UTC") + timedelta(days=SAMPLE_DAYS - 1)
     today_mask = df[M.declared_at] >= cut
     history = df[~today_mask].reset_index(drop=True)
     today = df[today_mask].reset_index(drop=True)
-    paths = {
+    return {
         "history": write_manifest(history, out / "history.parquet"),
         "today": write_manifest(
             today.drop(columns=[*LABEL_COLUMNS, *TRUTH_COLUMNS]), out / "manifest_today.csv"
@@ -115,4 +119,15 @@ def make_sample(out_dir: str | os.PathLike[str], seed: int = SAMPLE_SEED) -> dic
             today[[M.item_id, *TRUTH_COLUMNS]], out / "manifest_today_truth.csv"
         ),
     }
-    return paths
+
+
+def make_sample(out_dir: str | os.PathLike[str], seed: int = SAMPLE_SEED) -> dict[str, Path]:
+    """Regenerate the committed sample of ``data/synthetic/``.
+
+    One world run of 105,000 items over 57 days from 2026-01-05: the first 56 days (~100,000
+    items, labelled, with truth) are ``history.parquet``; day 57 (a busy Monday at 2.4 times a
+    normal weekday) is ``manifest_today.csv`` without labels or truth, its truth in
+    ``manifest_today_truth.csv``. Generating both from one run keeps actors, drop addresses and
+    consumers consistent between history and today.
+    """
+    return write_sample(sample_run(seed)[0], out_dir)

@@ -75,7 +75,9 @@ class Reactor:
         self.apply(actors, a, done, day, "seizure")
         return done
 
-    def apply(self, actors: Actors, a: int, kinds: list[str], day: int, cause: str) -> None:
+    def apply(
+        self, actors: Actors, a: int, kinds: list[str], day: int, cause: str, log: bool = True
+    ) -> None:
         """Change actor ``a``'s state; each change draws from a stream of its own."""
         spec = PATTERN_SPECS[PATTERNS[int(actors.pattern[a])]]
         n_changes = len(self.events)
@@ -96,7 +98,8 @@ class Reactor:
                 actors.variant[a] = 0
             elif kind == "drop":
                 actors.drop_gen[a] += 1
-            self.events.append((day, a, spec_name(actors, a), cause, kind))
+            if log:
+                self.events.append((day, a, spec_name(actors, a), cause, kind))
 
     def shares(self) -> pd.DataFrame:
         """Realised share of each reaction among the known seizures it applies to."""

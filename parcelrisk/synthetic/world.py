@@ -327,8 +327,9 @@ class World:
         """Drift due by today, and a market takedown if today has one (both exogenous)."""
         a = self.actors
         due = np.flatnonzero(~self._drift_done & (a.drift_day < day + 1))
-        for i in due:
-            self.reactor.apply(a, int(i), [str(a.drift_kind[i])], day, "drift")
+        for i in due:  # drifts from before day 0 are part of the initial state, not events
+            log = bool(a.drift_day[i] >= 0)
+            self.reactor.apply(a, int(i), [str(a.drift_kind[i])], day, "drift", log=log)
         self._drift_done[due] = True
         if (
             hash_uniform(self.seed, _S_TAKEDOWN, np.array([day]))[0]
