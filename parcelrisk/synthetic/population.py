@@ -84,8 +84,8 @@ def make_cohort(
     """Actors whose activity starts in days ``[28 * cohort, 28 * (cohort + 1))``.
 
     The number of actors per pattern keeps the expected illicit volume at ``illicit_per_day``
-    in steady state; exactly ``round(DRIFT_SHARE x eligible)`` of each pattern's persistent
-    actors get a scheduled drift (origin or cover; drop for recipient-side actors).
+    in steady state; exactly ``round(DRIFT_SHARE x eligible)`` of the cohort's persistent
+    actors get a scheduled drift (:func:`_schedule_drift`).
     """
     parts: list[Actors] = []
     total = sum(pattern_shares.values()) or 1.0
@@ -117,16 +117,6 @@ def make_cohort(
         eligible = volume >= C.DRIFT_MIN_VOLUME
         drift_day = np.full(n, np.inf)
         drift_kind = np.full(n, "", dtype=object)
-        elig = np.flatnonzero(eligible)
-        k = int(round(C.DRIFT_SHARE * len(elig)))
-        chosen = rng.permutation(elig)[:k]
-        drift_day[chosen] = begin[chosen] + rng.uniform(0.3, 0.7, k) * length[chosen]
-        if spec.side == "recipient":
-            drift_kind[chosen] = "drop"
-        else:
-            half = k // 2 + (k % 2) * int(rng.integers(0, 2))
-            drift_kind[chosen[:half]] = "origin"
-            drift_kind[chosen[half:]] = "cover"
         parts.append(
             Actors(
                 pattern=np.full(n, p_idx, dtype="int8"),
@@ -152,6 +142,7 @@ def make_cohort(
     out = Actors.empty()
     for part in parts:
         out.extend(part)
+    _schedule_drift(out, rng_for(seed, STREAM_COHORT, cohort + 1000, 0))
     for name in ("pattern", "cohort", "volume", "gen", "variant", "drop_gen", "sent"):
         setattr(out, name, getattr(out, name).astype("int64"))
     for name in ("begin", "end", "rate", "drift_day"):
@@ -159,3 +150,22 @@ def make_cohort(
     for name in ("company", "intel_known", "drift_eligible"):
         setattr(out, name, getattr(out, name).astype(bool))
     return out
+
+
+def _schedule_drift(actors: Actors, rng: np.random.Generator) -> None:
+    """Exactly ``round(DRIFT_SHARE x eligible)`` of the cohort's persistent actors drift.
+
+    The drift happens 30-70% into the actor's activity: a new origin country (with a new
+    identity) or new cover goods, half and half; recipient-side actors move their drop.
+    """
+    elig = np.flatnonzero(actors.drift_eligible)
+    k = int(round(C.DRIFT_SHARE * len(elig)))
+    if k == 0:
+        return
+    chosen = np.sort(rng.permutation(elig)[:k])
+    length = actors.end[chosen] - actors.begin[chosen]
+    actors.drift_day[chosen] = actors.begin[chosen] + rng.uniform(0.3, 0.7, k) * length
+    names = np.array(PATTERNS, dtype=object)[actors.pattern[chosen].astype(int)]
+    recipient = np.array([PATTERN_SPECS[str(p)].side == "recipient" for p in names])
+    kind = np.where(rng.permutation(k) < (k + 1) // 2, "origin", "cover").astype(object)
+    actors.drift_kind[chosen] = np.where(recipient, "drop", kind)
