@@ -20,6 +20,8 @@ class Dispatch:
     sender : sender identity row (sender-side actors), else -1.
     drop : recipient row at the actor's drop address or locker (recipient-side actors), else -1.
     group : split-shipment group per item (items of a group share sender, recipient, weight).
+    identity : a number naming the actor's identity of the item (generation, rotation), the
+    same in every world with the same seed.
     """
 
     actor: np.ndarray
@@ -29,6 +31,7 @@ class Dispatch:
     sender: np.ndarray
     drop: np.ndarray
     group: np.ndarray
+    identity: np.ndarray
 
     @property
     def n(self) -> int:

@@ -77,7 +77,7 @@ def freight_forwarder(
     forwarders; the truth sender entity is the seller behind it.
     """
     k = len(ctx.forwarders)
-    pick = (d.entity + d.sender) % k  # one forwarder per actor identity
+    pick = (d.entity + d.identity) % k  # one forwarder per actor identity
     return _shop_like(
         ctx, rng, d, "freight_forwarder", ctx.forwarders[pick], ctx.forwarder_origin[pick], 0.1
     )
