@@ -39,20 +39,21 @@ class Formatting:
 
 
 #: Formatting by operator code (others: the default). Illustrative habits of national posts'
-#: and couriers' systems (ITMATT/ICS2 data as transmitted): some upper-case everything, some
-#: round weights to 10 g or 100 g.
+#: and couriers' systems (ITMATT/ICS2 data as transmitted): some upper-case more, some round
+#: weights to 10 g or 100 g. The rare forms (lower case, initials) are kept at the same rate
+#: everywhere: an operator-specific rate there made them a proxy for origin.
 OPERATOR_FORMATS: dict[str, Formatting] = {
-    "CNPA": Formatting(0.2, 0.02, 0.03, 0.25, 0.15, 0.2, 0.05, 3, 2),
-    "HKPA": Formatting(0.15, 0.02, 0.05, 0.2, 0.15, 0.2, 0.05, 3, 2),
-    "USPA": Formatting(0.18, 0.02, 0.06, 0.2, 0.1, 0.15, 0.06, 2, 1),
-    "GBRM": Formatting(0.1, 0.04, 0.08, 0.12, 0.08, 0.2, 0.05, 2, 1),
-    "INPA": Formatting(0.15, 0.03, 0.08, 0.2, 0.2, 0.15, 0.08, 2, 1),
-    "JPPA": Formatting(0.15, 0.01, 0.02, 0.2, 0.1, 0.1, 0.03, 3, 2),
-    "TRPA": Formatting(0.12, 0.05, 0.04, 0.15, 0.1, 0.25, 0.05, 2, 1),
-    "DHLX": Formatting(0.06, 0.01, 0.03, 0.08, 0.05, 0.15, 0.03, 2, 1),
-    "UPSX": Formatting(0.16, 0.01, 0.03, 0.2, 0.15, 0.1, 0.03, 2, 1),
-    "FDXX": Formatting(0.14, 0.01, 0.03, 0.16, 0.12, 0.1, 0.03, 2, 1),
-    "YUNX": Formatting(0.18, 0.03, 0.03, 0.2, 0.15, 0.2, 0.05, 3, 2),
+    "CNPA": Formatting(0.2, 0.02, 0.04, 0.25, 0.15, 0.2, 0.05, 3, 2),
+    "HKPA": Formatting(0.15, 0.02, 0.04, 0.2, 0.15, 0.2, 0.05, 3, 2),
+    "USPA": Formatting(0.18, 0.02, 0.04, 0.2, 0.1, 0.15, 0.06, 2, 1),
+    "GBRM": Formatting(0.1, 0.02, 0.04, 0.12, 0.08, 0.2, 0.05, 2, 1),
+    "INPA": Formatting(0.15, 0.02, 0.04, 0.2, 0.2, 0.15, 0.08, 2, 1),
+    "JPPA": Formatting(0.15, 0.02, 0.04, 0.2, 0.1, 0.1, 0.03, 3, 2),
+    "TRPA": Formatting(0.12, 0.02, 0.04, 0.15, 0.1, 0.25, 0.05, 2, 1),
+    "DHLX": Formatting(0.06, 0.02, 0.04, 0.08, 0.05, 0.15, 0.03, 2, 1),
+    "UPSX": Formatting(0.16, 0.02, 0.04, 0.2, 0.15, 0.1, 0.03, 2, 1),
+    "FDXX": Formatting(0.14, 0.02, 0.04, 0.16, 0.12, 0.1, 0.03, 2, 1),
+    "YUNX": Formatting(0.18, 0.02, 0.04, 0.2, 0.15, 0.2, 0.05, 3, 2),
 }
 DEFAULT_FORMAT = Formatting()
 
