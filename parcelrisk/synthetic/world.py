@@ -3,7 +3,7 @@
 >>> w = World(seed=3, items_per_day=600)
 >>> day0 = w.manifest(0)
 >>> res = w.inspect(day0, day0["truth_illicit"].to_numpy())
->>> len(res) == day0["truth_illicit"].sum(), list(res.columns)
+>>> bool(len(res) == day0["truth_illicit"].sum()), list(res.columns)
 (True, ['item_id', 'inspected_at', 'outcome'])
 
 Common random numbers: every random draw of day ``d``'s base traffic comes from streams keyed
