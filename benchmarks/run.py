@@ -317,8 +317,10 @@ class WorkerFailed(RuntimeError):
 
 def code_hash() -> str:
     h = hashlib.sha256(DATA_VERSION.encode())
-    for rel in ("parcelrisk/synthetic.py", "parcelrisk/store.py", "parcelrisk/legacy_rules.py"):
-        h.update((ROOT / rel).read_bytes())
+    files = sorted((ROOT / "parcelrisk" / "synthetic").rglob("*.py"))
+    files += [ROOT / "parcelrisk/store.py", ROOT / "parcelrisk/legacy_rules.py"]
+    for path in files:
+        h.update(path.read_bytes())
     return h.hexdigest()[:10]
 
 
@@ -328,8 +330,10 @@ def data_dir(cfg: dict[str, Any]) -> Path:
 
 
 def _day_weights(days: int, per_day: list[float]) -> list[float]:
-    """Weights that cancel the generator's weekday profile so each day gets its own volume."""
-    profile = [(1.0, 1.0, 1.0, 1.0, 1.0, 0.6, 0.35)[(START.weekday() + d) % 7] for d in range(days)]
+    """Weights that cancel the generator's volume profile so each day gets its own volume."""
+    from parcelrisk.synthetic import volume_profile
+
+    profile = volume_profile(START, days).tolist()
     return [v / p for v, p in zip(per_day, profile, strict=True)]
 
 

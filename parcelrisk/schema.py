@@ -162,6 +162,8 @@ class LabelSchema(pa.DataFrameModel):
     inspected_at : timestamp. When the outcome became known to the history
         (after ``declared_at``); features may use it only for later items.
     outcome : str, one of :data:`OUTCOMES`, empty when not inspected.
+    selection_propensity : float. Probability that the logging policy selected the
+        item (exact when the policy is known, e.g. the synthetic legacy policy).
     """
 
     inspected: Series[bool] | None = pa.Field(nullable=False)
@@ -180,11 +182,16 @@ class LabelSchema(pa.DataFrameModel):
 class TruthSchema(pa.DataFrameModel):
     """Ground truth written by the synthetic generator, for evaluation only.
 
-    Training and feature code must never read these columns.
+    Training and feature code must never read these columns. ``truth_sender_entity`` and
+    ``truth_recipient_entity`` name the real actor behind each party (stable across identity
+    changes); ``truth_found_if_inspected`` is whether an inspection would record a seizure.
     """
 
     truth_illicit: Series[bool] = pa.Field(nullable=False)
     truth_pattern: Series[str] = pa.Field(nullable=True)
+    truth_sender_entity: Series[int] = pa.Field(nullable=False)
+    truth_recipient_entity: Series[int] = pa.Field(nullable=False)
+    truth_found_if_inspected: Series[bool] = pa.Field(nullable=False)
 
     class Config:
         strict = False

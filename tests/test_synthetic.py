@@ -30,6 +30,7 @@ from parcelrisk.schema import (
 )
 from parcelrisk.synthetic import (
     ILLICIT_RATE,
+    LABEL_NOISE_RATE,
     PATTERN_SHARES,
     generate_manifest,
     rule_baselines,
@@ -206,7 +207,7 @@ def test_postcodes_plausible_for_country(manifest):
 
 def test_illicit_rate_and_patterns(manifest):
     rate = manifest[T.truth_illicit].mean()
-    assert 0.003 <= rate <= 0.01
+    assert 0.001 <= rate <= 0.01  # v2 default prevalence is 0.3% (ILLICIT_RATE)
     assert rate == pytest.approx(ILLICIT_RATE, rel=0.05)
     counts = manifest[T.truth_pattern].value_counts()
     for pattern, share in PATTERN_SHARES.items():
@@ -238,9 +239,13 @@ def test_labels_only_on_inspected_and_after_declaration(manifest):
     assert (delay >= pd.Timedelta(days=1)).all() and (delay <= pd.Timedelta(days=10)).all()
 
 
-def test_seizures_only_on_illicit_and_inspections_miss_some(manifest):
+def test_seizures_on_legit_only_as_label_noise_and_inspections_miss_some(manifest):
+    # v2: a documented share of legitimate inspections is recorded as a seizure (label noise)
     seized = manifest[L.outcome] == "seizure"
-    assert manifest.loc[seized, T.truth_illicit].all()
+    legit_inspected = manifest[L.inspected] & ~manifest[T.truth_illicit]
+    legit_seized = int((seized & ~manifest[T.truth_illicit]).sum())
+    assert legit_seized <= max(3, 5 * LABEL_NOISE_RATE * legit_inspected.sum())
+    assert manifest.loc[seized, T.truth_illicit].mean() > 0.5
     inspected_illicit = manifest[L.inspected] & manifest[T.truth_illicit]
     assert inspected_illicit.sum() > 10
     missed = (manifest.loc[inspected_illicit, L.outcome] == "no_finding").mean()
