@@ -170,6 +170,7 @@ class LabelSchema(pa.DataFrameModel):
         nullable=True, dtype_kwargs={"unit": "us", "tz": "UTC"}
     )
     outcome: Series[str] | None = pa.Field(nullable=True, isin=list(OUTCOMES))
+    selection_propensity: Series[float] = pa.Field(nullable=True, ge=0, le=1)
 
     class Config:
         coerce = False
