@@ -123,7 +123,9 @@ class Estimate:
         return out
 
     def __str__(self) -> str:
-        return f"{self.value:.3f} (95% CI {self.low:.3f}-{self.high:.3f}, n={self.n:,}; {self.method})"
+        return (
+            f"{self.value:.3f} (95% CI {self.low:.3f}-{self.high:.3f}, n={self.n:,}; {self.method})"
+        )
 
 
 _NAN = float("nan")
@@ -283,7 +285,9 @@ def leakage(log: pd.DataFrame) -> Estimate:
     value = share(missed.value)
     # With no find at all, the share is undefined; the interval still says how large it may be.
     low = share(missed.low) if seen + missed.low > 0 else 0.0
-    return Estimate(value, low, share(missed.high) if seen + missed.high > 0 else 1.0, missed.n, method)
+    return Estimate(
+        value, low, share(missed.high) if seen + missed.high > 0 else 1.0, missed.n, method
+    )
 
 
 def recall(log: pd.DataFrame) -> Estimate:
@@ -409,7 +413,10 @@ def off_policy(
     _, starts, counts = np.unique(days, return_index=True, return_counts=True)
     order = np.argsort(days, kind="stable")
     idx = np.concatenate(
-        [order[s + rng.integers(0, c, size=(n_boot, c))] for s, c in zip(starts, counts, strict=True)],
+        [
+            order[s + rng.integers(0, c, size=(n_boot, c))]
+            for s, c in zip(starts, counts, strict=True)
+        ],
         axis=1,
     )
     ips_b = a[idx].mean(axis=1)

@@ -145,7 +145,9 @@ def test_leakage_interval_with_the_default_control_share_rarely_sees_a_find_and_
         log, truth = scoring_policy_log(rng, control_share=0.05)
         leak = leakage(log)
         covered += _covers(leak, truth["leakage"])
-        zero_hits += log.loc[log["selection_reason"].eq("control"), "outcome"].eq("seizure").sum() == 0
+        zero_hits += (
+            log.loc[log["selection_reason"].eq("control"), "outcome"].eq("seizure").sum() == 0
+        )
     assert zero_hits > 0  # the case the interval must survive
     assert covered / (REPS // 2) >= 0.9
 
@@ -190,7 +192,9 @@ def test_no_control_hits_gives_zero_with_an_interval_that_does_not_collapse():
     )
     leak = leakage(log)
     assert leak.value == 0.0 and leak.low == 0.0
-    weight = (1 - log.loc[control, "selection_propensity"]) / log.loc[control, "selection_propensity"]
+    weight = (1 - log.loc[control, "selection_propensity"]) / log.loc[
+        control, "selection_propensity"
+    ]
     finds = log["outcome"].eq("seizure").sum()
     # Poisson rule of three per weighted item: 3.69 x weight missed finds at most
     upper_missed = fay_feuer_interval(weight.to_numpy(), np.zeros(int(control.sum())))[1]
