@@ -420,6 +420,14 @@ def evaluate(
     table = evaluation_table(valid, ranking, truth if len(truth.columns) else None, params)
     out.print(_evaluation_table(table, f"Model {model.version} on {data.name}"))
     out.print(BIASED_CAPTION)
+    window = model.metadata.get("training_window", {})
+    test_from = model.metadata.get("split", {}).get("test_from", window.get("last_day"))
+    first_day = valid["declared_at"].min().strftime("%Y-%m-%d")
+    if test_from and first_day < test_from:
+        out.print(
+            f"note: the data starts {first_day}, before the model's test days ({test_from}): "
+            "days it trained or calibrated on make every figure here optimistic"
+        )
     estimates = unbiased_estimates(valid.drop(columns=list(truth.columns)), ranking, params)
     out.print(
         _estimates_table(

@@ -57,8 +57,9 @@ def _estimates_section(meta: dict[str, Any]) -> list[str]:
         f"inspections of {days.get('first_day', '?')} to {days.get('last_day', '?')} "
         f"({est.get('items', 0):,} items, {est.get('logged_with_outcome', 0):,} inspected with an "
         f"outcome; source: {est.get('source', '?')}). Each inspection is weighted by 1/propensity "
-        "(see `parcelrisk/estimation.py`): SNIPS (the headline), IPS and doubly robust (DR), "
-        "bootstrap 95% intervals; ESS = effective sample size; leakage = share of all finds not picked.",
+        "(see `parcelrisk/estimation.py`): self-normalised IPS (SNIPS, the headline), IPS and "
+        "doubly robust (DR, what `promote` decides on), 95% intervals; ESS = effective sample size; "
+        "leakage = share of all finds the picks would have missed.",
         "",
         "| capacity | picks | inspected picks | hit rate (SNIPS) | IPS | DR | ESS | leakage |",
         "|---|---|---|---|---|---|---|---|",
@@ -141,7 +142,12 @@ def _pct(value: Any) -> str:
 
 
 def _interval(est: dict[str, Any]) -> str:
-    return f"{_pct(est.get('value'))} (95% CI {_pct(est.get('low'))} to {_pct(est.get('high'))})"
+    value, low, high = est.get("value"), est.get("low"), est.get("high")
+    if None not in (value, low, high):
+        # An unbiased IPS value can pass the bounds of what is possible (one heavily weighted
+        # find); the interval is cut to them, and so is the figure shown.
+        value = min(max(value, low), high)
+    return f"{_pct(value)} (95% CI {_pct(low)} to {_pct(high)})"
 
 
 #: Why a figure measured on the inspected items misleads.

@@ -179,7 +179,7 @@ class PromotionResult:
 def _off_policy_at(model: Any, window: pd.DataFrame, capacity: float) -> dict[str, Any]:
     """A model's off-policy estimates at ``capacity`` on the window's logged inspections."""
     from parcelrisk.estimation import (
-        HEADLINE,
+        DECISION,
         decision_log_from_labels,
         off_policy,
         off_policy_leakage,
@@ -191,14 +191,14 @@ def _off_policy_at(model: Any, window: pd.DataFrame, capacity: float) -> dict[st
     preds, _, _ = predict(data, model)
     log = decision_log_from_labels(data)
     est = off_policy(log, preds.margin, capacity)
-    head = est[HEADLINE]
+    head = est[DECISION]
     leak = off_policy_leakage(log, preds.margin, capacity)
     return {
         "hit_rate": head.value,
         "low": head.low,
         "high": head.high,
         "ips": est["ips"].value,
-        "dr": est["dr"].value,
+        "snips": est["snips"].value,
         "ess": est["ess"].value,
         "inspected_picks": head.n,
         "leakage": leak.value,
@@ -210,13 +210,13 @@ def promote(window: pd.DataFrame, capacity: float = 0.02, force: bool = False) -
 
     Both models are judged on the same logged inspections of ``window`` (a
     labelled period neither trained on): what each one's top ``capacity`` of
-    every day would have found, estimated by SNIPS with 1/propensity weights
-    (:mod:`parcelrisk.estimation`), not the hit rate among the inspected items,
-    which favours whatever the old policy looked for.
+    every day would have found, estimated doubly robust with 1/propensity weights
+    (:data:`parcelrisk.estimation.DECISION`; unbiased, so it favours neither model), not the hit
+    rate among the inspected items, which favours whatever the old policy looked for.
     """
     import mlflow
 
-    from parcelrisk.estimation import HEADLINE, decision_log_from_labels
+    from parcelrisk.estimation import DECISION, decision_log_from_labels
 
     configure_tracking()
     client = mlflow.MlflowClient()
@@ -244,7 +244,7 @@ def promote(window: pd.DataFrame, capacity: float = 0.02, force: bool = False) -
     log = decision_log_from_labels(window)
     logged = int((log["selected"] & log["outcome"].notna()).sum())
     basis = (
-        f"decided on the off-policy {HEADLINE.upper()} estimate of the hit rate at {capacity:.1%} "
+        f"decided on the off-policy {DECISION.upper()} (doubly robust) estimate of the hit rate at {capacity:.1%} "
         f"capacity, both models on the same {logged:,} logged inspections of {len(window):,} items"
     )
     better = champ_scores is None or chal_scores["hit_rate"] >= champ_scores["hit_rate"]
