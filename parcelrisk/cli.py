@@ -588,7 +588,7 @@ def promote(
     for rec in decision.comparison.itertuples(index=False):
         table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in rec])
     out.print(table)
-    out.print(decision.basis)
+    out.print(decision.basis, soft_wrap=True)
     if decision.forced:
         out.print("promoted by --force: @champion -> challenger, although the champion is better")
     elif decision.promoted:
