@@ -301,6 +301,9 @@ def leakage(log: pd.DataFrame) -> Estimate:
         return m / (seen + m) if seen + m > 0 else _NAN
 
     value = share(missed.value)
+    control_finds = int(d["y"].to_numpy()[d["selected"].to_numpy() & (d["p"].to_numpy() < 1)].sum())
+    if control_finds < FEW_HITS:
+        method += f"; {control_finds} control find(s): the value is biased low, read the interval"
     # With no find at all, the share is undefined; the interval still says how large it may be.
     low = share(missed.low) if seen + missed.low > 0 else 0.0
     return Estimate(
