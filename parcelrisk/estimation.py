@@ -118,6 +118,7 @@ __all__ = [
 FEW_HITS = 5
 
 _Z95 = 1.959963984540054
+_BOOT_BLOCK = 100
 
 
 @dataclass(frozen=True)
@@ -431,19 +432,25 @@ def off_policy(
     # Stratified bootstrap: resample each day's picks within the day (day sizes are fixed).
     rng = np.random.default_rng(seed)
     days = d["day"].to_numpy()[P]
-    _, starts, counts = np.unique(days, return_index=True, return_counts=True)
-    order = np.argsort(days, kind="stable")
-    idx = np.concatenate(
-        [
-            order[s + rng.integers(0, c, size=(n_boot, c))]
-            for s, c in zip(starts, counts, strict=True)
-        ],
-        axis=1,
-    )
-    ips_b = a[idx].mean(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        snips_b = a[idx].sum(axis=1) / b[idx].sum(axis=1)
-    dr_b = (m[P] + resid)[idx].mean(axis=1)
+    # Picks grouped by day, by item_id within it: the resamples do not depend on row order.
+    order = np.lexsort((d["item_id"].to_numpy()[P], days))
+    _, counts = np.unique(days, return_counts=True)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    dr_terms = m[P] + resid
+    ips_b, snips_b, dr_b = (np.empty(n_boot) for _ in range(3))
+    for lo in range(0, n_boot, _BOOT_BLOCK):  # blocks bound the memory: block x picks indices
+        size = min(_BOOT_BLOCK, n_boot - lo)
+        idx = np.concatenate(
+            [
+                order[st + rng.integers(0, c, size=(size, c))]
+                for st, c in zip(starts, counts, strict=True)
+            ],
+            axis=1,
+        )
+        ips_b[lo : lo + size] = a[idx].mean(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            snips_b[lo : lo + size] = a[idx].sum(axis=1) / b[idx].sum(axis=1)
+        dr_b[lo : lo + size] = dr_terms[idx].mean(axis=1)
 
     # The gamma interval of the IPS sum. Picks logged with propensity 1 are a census (their
     # finds are known exactly); the gamma interval covers the sampled rest, with the mean
@@ -507,7 +514,7 @@ def off_policy(
             float(a.sum()) / sum_b if sum_b > 0 else _NAN, snips_b, f"snips ({boot}){guard}", False
         ),
         "dr": est(
-            float((m[P] + resid).mean()),
+            float(dr_terms.mean()),
             dr_b,
             f"dr, cross-fitted IPW isotonic outcome model ({boot}){guard}",
             False,
