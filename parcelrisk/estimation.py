@@ -201,25 +201,32 @@ def _prepare(log: pd.DataFrame) -> pd.DataFrame:
             f"decision log row {row + 1} (item_id {log['item_id'].iloc[row]!r}): a selected item "
             "needs selection_propensity in (0, 1]"
         )
-    outcome = log["outcome"].astype("object")
-    observed = selected & outcome.notna().to_numpy()
+    outcome = log["outcome"].to_numpy(dtype=object)
+    observed = selected & pd.notna(outcome)
+    # Plain object arrays: Arrow-backed strings cost more than the estimators on small logs.
     day = log["day"]
     day = (
-        day.dt.strftime("%Y-%m-%d")
+        day.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
         if pd.api.types.is_datetime64_any_dtype(day)
-        else day.astype("str").str.slice(0, 10)
+        else day.to_numpy(dtype=object).astype("U10").astype(object)  # dates, 'YYYY-MM-DD...'
+    )
+    ids = log["item_id"].to_numpy(dtype=object)
+    if not pd.api.types.is_string_dtype(log["item_id"]):
+        ids = ids.astype(str).astype(object)
+    reason = (
+        log["selection_reason"].to_numpy(dtype=object)
+        if "selection_reason" in log
+        else np.full(len(log), None, dtype=object)
     )
     return pd.DataFrame(
         {
-            "item_id": log["item_id"].astype("str").to_numpy(),
-            "day": day.to_numpy(),
+            "item_id": pd.Series(ids, dtype=object, index=log.index),
+            "day": pd.Series(day, dtype=object, index=log.index),
             "selected": selected,
-            "reason": log["selection_reason"].astype("object").to_numpy()
-            if "selection_reason" in log
-            else None,
+            "reason": pd.Series(reason, dtype=object, index=log.index),
             "p": p,
             "observed": observed,
-            "y": (outcome.eq("seizure").fillna(False).to_numpy(dtype=bool) & observed),
+            "y": (outcome == "seizure") & observed,
         },
         index=log.index,
     )
