@@ -1,7 +1,8 @@
 """The ``parcelrisk`` command line.
 
 Exit codes: 0 done; 1 usage or input error (one line on stderr, no traceback);
-2 partial (some rows rejected; outputs are still written); 130 interrupted (Ctrl-C:
+2 partial (some rows rejected; outputs are still written); 3 refused (``promote`` kept the
+champion); 130 interrupted (Ctrl-C:
 one line, no traceback; outputs are written atomically, so none is left half-written).
 """
 
@@ -62,6 +63,7 @@ def _main(
 
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_REFUSED = 3  # promote kept the champion: scripts must not carry on as if it had promoted
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -382,6 +384,14 @@ def train(
         result = train_model(valid, params=load_params(params), store=history, tune=tune)
         out.print(_evaluation_table(result.evaluation, f"Test days, model {result.model.version}"))
         out.print(_calibration_line(result.model.metadata), highlight=False)
+        out.print(BIASED_CAPTION)
+        estimates = result.model.metadata["estimates"]
+        out.print(
+            _estimates_table(
+                estimates["capacities"],
+                f"Unbiased (off-policy) estimates on the test days; {estimates['source']}",
+            )
+        )
         card = model_card(result)
         if export is not None:
             save_model(result.model, export, card)
@@ -405,34 +415,252 @@ def train(
             )
 
 
+BIASED_CAPTION = (
+    "population 'inspected' is biased: measured on inspected items only, which the old policy "
+    "chose because they looked risky; the unbiased figures are the estimates below"
+)
+
+
+def _estimates_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """The off-policy estimates per capacity (see parcelrisk.estimation)."""
+    table = Table(title=title)
+    for name in ("capacity", "picks", "inspected picks", "hit rate SNIPS (95% CI)", "IPS", "DR"):
+        table.add_column(name, justify="right")
+    table.add_column("ESS", justify="right")
+    table.add_column("leakage (95% CI)", justify="right")
+
+    def ci(e: dict[str, Any]) -> str:
+        if e.get("value") is None:
+            return "n/a"
+        return f"{e['value']:.3f} ({e['low']:.3f}-{e['high']:.3f})"
+
+    for r in rows:
+        table.add_row(
+            f"{r['capacity']:.1%}",
+            f"{r['picks']:,}",
+            f"{r['snips']['n']:,}",
+            ci(r["snips"]),
+            ci(r["ips"]),
+            ci(r["dr"]),
+            f"{r['ess']:.1f}",
+            ci(r["leakage"]),
+        )
+    return table
+
+
+def _read_decision_log(path: Path) -> pd.DataFrame:
+    """A decision log file (.parquet or .csv), as the history store or a scoring run writes it."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pd.read_parquet(path)
+        if path.suffix.lower() == ".csv":
+            return pd.read_csv(path, dtype={"item_id": "str"}, keep_default_na=True)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read the decision log ({exc})") from None
+    raise InputError(f"{path}: a decision log must be .parquet or .csv")
+
+
 @app.command()
 @user_errors
 def evaluate(
-    data: Annotated[Path, typer.Option("--data", help="Labelled manifest of a recent period.")],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Labelled manifest of a recent period; with --log, the logged items' manifest.",
+        ),
+    ] = None,
     model_ref: Annotated[str, typer.Option("--model", help="Model folder or models:/ URI.")] = str(
         DEFAULT_MODEL
     ),
+    off_policy_mode: Annotated[
+        bool,
+        typer.Option(
+            "--off-policy", help="Estimate what the model would have found from logged decisions."
+        ),
+    ] = False,
+    log_path: Annotated[
+        Path | None,
+        typer.Option("--log", help="Decision log (.parquet/.csv); default: the --data labels."),
+    ] = None,
+    capacity: Annotated[
+        float,
+        typer.Option(
+            "--capacity", min=0.0, help="Share of each day's items (< 1) or items per day (>= 1)."
+        ),
+    ] = 0.02,
+    out_json: Annotated[
+        Path | None, typer.Option("--out", help="Write the off-policy estimates as JSON.")
+    ] = None,
+    n_boot: Annotated[int, typer.Option("--boot", min=10, help="Bootstrap replicates.")] = 500,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
     store: StoreOption = None,
     no_store: NoStoreOption = False,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
 ) -> None:
-    """Evaluate a model at inspection capacity on labelled data, against the legacy rules."""
+    """Evaluate a model at inspection capacity: against the legacy rules, or off-policy from a log."""
     import pandas as pd
 
     from parcelrisk.api import resolve_model
     from parcelrisk.model import load_params
     from parcelrisk.schema import TRUTH_COLUMNS
-    from parcelrisk.train import evaluation_table
+    from parcelrisk.train import evaluation_table, unbiased_estimates
 
+    if off_policy_mode:
+        _evaluate_off_policy(
+            data, model_ref, log_path, capacity, out_json, n_boot, seed, store, columns, encoding
+        )
+        return
+    if data is None:
+        raise InputError("evaluate needs --data (a labelled manifest), or --off-policy --log")
     valid, _rejects, _read = _read_valid(data, columns, encoding)
     truth = valid[[c for c in TRUTH_COLUMNS if c in valid]]
     with _maybe_store(store, no_store) as history:
         model = resolve_model(model_ref, store=history)
         features = model.features.transform(valid.drop(columns=list(truth.columns)))
         ranking = pd.Series(model.raw_margin(features), index=valid.index)
-    table = evaluation_table(valid, ranking, truth if len(truth.columns) else None, load_params())
+    params = load_params()
+    table = evaluation_table(valid, ranking, truth if len(truth.columns) else None, params)
     out.print(_evaluation_table(table, f"Model {model.version} on {data.name}"))
+    out.print(BIASED_CAPTION)
+    window = model.metadata.get("training_window", {})
+    test_from = model.metadata.get("split", {}).get("test_from", window.get("last_day"))
+    first_day = valid["declared_at"].min().strftime("%Y-%m-%d")
+    if test_from and first_day < test_from:
+        out.print(
+            f"note: the data starts {first_day}, before the model's test days ({test_from}): "
+            "days it trained or calibrated on make every figure here optimistic"
+        )
+    estimates = unbiased_estimates(valid.drop(columns=list(truth.columns)), ranking, params)
+    out.print(
+        _estimates_table(
+            estimates["capacities"],
+            f"Unbiased (off-policy) estimates on {data.name}; {estimates['source']}",
+        )
+    )
+
+
+def _evaluate_off_policy(
+    data: Path | None,
+    model_ref: str,
+    log_path: Path | None,
+    capacity: float,
+    out_json: Path | None,
+    n_boot: int,
+    seed: int,
+    store: Path | None,
+    columns: Path | None,
+    encoding: str,
+) -> None:
+    """``evaluate --off-policy``: IPS, SNIPS, DR with intervals and ESS for one model at capacity."""
+    import json
+
+    from parcelrisk.api import resolve_model
+    from parcelrisk.estimation import decision_log_from_labels, off_policy, off_policy_leakage
+    from parcelrisk.io import atomic_path
+    from parcelrisk.schema import REQUIRED_COLUMNS, TRUTH_COLUMNS
+    from parcelrisk.scoring import predict
+    from parcelrisk.validate import validate_frame
+
+    cap: float | int = int(capacity) if capacity >= 1 else float(capacity)
+    notes: list[str] = []
+    if log_path is not None:
+        log = _read_decision_log(log_path)
+        if "item_id" not in log:
+            raise InputError(f"{log_path}: the decision log has no item_id column")
+        log["item_id"] = log["item_id"].astype("str")
+        if REQUIRED_COLUMNS <= set(log.columns):
+            checked = validate_frame(log)
+            if len(checked.rejects):
+                first = checked.rejects.iloc[0]
+                raise InputError(
+                    f"{log_path}: row {first['row']}, field {first['field']}: {first['reason']}"
+                )
+            manifest = checked.valid
+        elif data is None:
+            raise InputError(
+                f"{log_path}: the decision log holds no manifest columns; "
+                "give the logged items' manifest with --data"
+            )
+        else:
+            manifest, _rejects, _read = _read_valid(data, columns, encoding)
+        source = str(log_path)
+    else:
+        if data is None:
+            raise InputError("evaluate --off-policy needs --log DECISIONS or a labelled --data")
+        manifest, _rejects, _read = _read_valid(data, columns, encoding)
+        log = None
+        source = f"labels of {data}"
+    manifest = manifest.drop(columns=[c for c in TRUTH_COLUMNS if c in manifest])
+    with _maybe_store(store) as history:
+        model = resolve_model(model_ref, store=history)
+        preds, _, _ = predict(manifest, model)
+    if log is None:
+        log = decision_log_from_labels(manifest)
+        window = model.metadata.get("training_window", {})
+        test_from = model.metadata.get("split", {}).get("test_from")
+        if test_from and window.get("first_day") and log["day"].min() <= window["last_day"]:
+            keep = (log["day"] >= test_from) | (log["day"] > window["last_day"])
+            if not keep.any():
+                raise InputError(
+                    f"{data}: every day lies in the model's training window "
+                    f"({window['first_day']} to {window['last_day']}) before its test days"
+                )
+            notes.append(
+                f"the data overlaps the model's training window: only days from {test_from} "
+                f"(its test days, never trained on) and after are evaluated"
+            )
+            log = log[keep]
+    scores = pd.Series(preds.margin.to_numpy(), index=preds.item_id.to_numpy())
+    if not scores.index.is_unique:
+        raise InputError(f"{data}: item_id values repeat; the join with the log needs unique ids")
+    unknown = ~log["item_id"].isin(scores.index)
+    if unknown.any():
+        raise InputError(
+            f"{source}: {int(unknown.sum()):,} logged item(s) are not in the manifest "
+            f"(first: {log.loc[unknown, 'item_id'].iloc[0]!r})"
+        )
+    est = off_policy(log, scores, cap, n_boot=n_boot, seed=seed)
+    leak = off_policy_leakage(log, scores, cap)
+    cap_text = f"{cap:,} items per day" if isinstance(cap, int) else f"{cap:.1%} of each day"
+    table = Table(title=f"Off-policy estimates for model {model.version} at {cap_text}")
+    for name in ("estimator", "value", "95% CI", "inspected picks", "method"):
+        table.add_column(name)
+    for key in ("snips", "ips", "dr"):
+        e = est[key]
+        table.add_row(
+            key.upper(), f"{e.value:.4f}", f"{e.low:.4f}-{e.high:.4f}", f"{e.n:,}", e.method
+        )
+    table.add_row(
+        "leakage",
+        f"{leak.value:.4f}",
+        f"{leak.low:.4f}-{leak.high:.4f}",
+        f"{leak.n:,}",
+        leak.method,
+    )
+    out.print(table)
+    out.print(
+        f"effective sample size {est['ess'].value:.1f} of {est['ips'].n:,} inspected picks; "
+        f"{len(log):,} logged items over {log['day'].nunique()} day(s) from {source}"
+    )
+    for note in notes:
+        out.print(f"note: {note}")
+    if out_json is not None:
+        payload = {
+            "model_version": model.version,
+            "capacity": cap,
+            "log": source,
+            "items": int(len(log)),
+            "days": sorted(log["day"].unique().tolist()),
+            "estimates": {k: est[k].as_dict() for k in ("ips", "snips", "dr")},
+            "ess": float(est["ess"].value),
+            "leakage": leak.as_dict(),
+            "notes": notes,
+        }
+        with atomic_path(out_json) as tmp:
+            Path(tmp).write_text(json.dumps(payload, indent=1, sort_keys=True), encoding="utf-8")
+        out.print(f"estimates written to {out_json}")
 
 
 @app.command()
@@ -450,7 +678,10 @@ def promote(
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
 ) -> None:
-    """Move the MLflow alias @champion to @challenger if it is at least as good at capacity."""
+    """Move @champion to @challenger if its off-policy hit rate at capacity is at least as good.
+
+    Exits 3 when it refuses (the champion stays).
+    """
     from parcelrisk.tracking import promote as promote_model
 
     valid, _rejects, _read = _read_valid(data, columns, encoding)
@@ -461,11 +692,14 @@ def promote(
     for rec in decision.comparison.itertuples(index=False):
         table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in rec])
     out.print(table)
-    out.print(
-        "promoted: @champion -> challenger"
-        if decision.promoted
-        else "not promoted: the champion is better"
-    )
+    out.print(decision.basis, soft_wrap=True)
+    if decision.forced:
+        out.print("promoted by --force: @champion -> challenger, although the champion is better")
+    elif decision.promoted:
+        out.print("promoted: @champion -> challenger")
+    else:
+        out.print("not promoted: the champion's estimate is better; @champion unchanged")
+        raise typer.Exit(EXIT_REFUSED)
 
 
 @app.command()

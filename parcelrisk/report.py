@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from parcelrisk.scoring import ScoreResult
     from parcelrisk.train import TrainingResult
 
-__all__ = ["model_card", "write_report", "render_report"]
+__all__ = ["model_card", "write_report", "render_report", "expected_hit_rate", "BIASED_NOTE"]
 
 HUMAN_OVERSIGHT = (
     "Scores rank parcels for a human decision; they are not decisions. An officer decides whether to "
@@ -58,6 +58,39 @@ def _weighting_text(meta: dict[str, Any]) -> str:
     return text
 
 
+def _estimates_section(meta: dict[str, Any]) -> list[str]:
+    """Model-card lines: the off-policy hit rate and leakage at each capacity, with intervals."""
+    est = meta.get("estimates") or {}
+    rows = est.get("capacities") or []
+    if not rows:
+        return [
+            "## Unbiased estimates",
+            "Not computed: this model was trained before unbiased estimates existed. Retrain it.",
+            "",
+        ]
+    days = est.get("days", {})
+    lines = [
+        "## Unbiased estimates on the test days",
+        f"What the model's top picks of each day would have found, estimated off-policy from the "
+        f"inspections of {days.get('first_day', '?')} to {days.get('last_day', '?')} "
+        f"({est.get('items', 0):,} items, {est.get('logged_with_outcome', 0):,} inspected with an "
+        f"outcome; source: {est.get('source', '?')}). Each inspection is weighted by 1/propensity "
+        "(see `parcelrisk/estimation.py`): self-normalised IPS (SNIPS, the headline), IPS and "
+        "doubly robust (DR, what `promote` decides on), 95% intervals; ESS = effective sample size; "
+        "leakage = share of all finds the picks would have missed.",
+        "",
+        "| capacity | picks | inspected picks | hit rate (SNIPS) | IPS | DR | ESS | leakage |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {float(r['capacity']):.1%} | {r['picks']:,} | {r['snips']['n']:,} | "
+            f"{_interval(r['snips'])} | {_interval(r['ips'])} | {_interval(r['dr'])} | "
+            f"{float(r['ess']):.1f} | {_interval(r['leakage'])} |"
+        )
+    return [*lines, ""]
+
+
 def model_card(result: TrainingResult) -> str:
     """Markdown model card: intended use, data, metrics per population, limitations, oversight."""
     meta = result.model.metadata
@@ -79,9 +112,13 @@ def model_card(result: TrainingResult) -> str:
         f"{meta['rows']['seizures_train']:,} seizures); {_weighting_text(meta)}.",
         f"- Reference data hash `{meta['reference_hash'][:16]}` (copied into pipeline.json).",
         "",
-        "## Metrics on the test days",
+        *_estimates_section(meta),
+        "## Metrics on the test days, by population",
         "Precision = seizure hit rate among selected items with a known outcome; recall = share of the "
         "population's positives selected; ground truth exists only for synthetic data.",
+        f"Population `inspected` is {BIASED_NOTE}. Population `random_control` is unbiased but counts "
+        "only the few control items that fall among the picks (unweighted, Wilson interval); the "
+        "estimates above use every logged inspection, weighted by 1/propensity.",
         "",
         "| population | method | capacity | selected | precision | 95% CI | recall | lift |",
         "|---|---|---|---|---|---|---|---|",
@@ -111,6 +148,82 @@ def model_card(result: TrainingResult) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _pct(value: Any) -> str:
+    return (
+        "n/a"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else f"{value:.1%}"
+    )
+
+
+def _interval(est: dict[str, Any]) -> str:
+    value, low, high = est.get("value"), est.get("low"), est.get("high")
+    if None not in (value, low, high):
+        # An unbiased IPS value can pass the bounds of what is possible (one heavily weighted
+        # find); the interval is cut to them, and so is the figure shown.
+        value = min(max(value, low), high)
+    return f"{_pct(value)} (95% CI {_pct(low)} to {_pct(high)})"
+
+
+#: Why a figure measured on the inspected items misleads.
+BIASED_NOTE = (
+    "biased: measured on inspected items only; the old policy chose those items because they "
+    "looked risky, so they hold more finds than the model's picks in general"
+)
+
+
+def nearest_estimates(meta: dict[str, Any], share: float) -> dict[str, Any] | None:
+    """The model's off-policy estimates (metadata ``estimates``) at the capacity nearest ``share``."""
+    estimates = meta.get("estimates") or {}
+    rows = estimates.get("capacities") or []
+    if not rows:
+        return None
+    return min(rows, key=lambda r: abs(float(r["capacity"]) - share))
+
+
+def expected_hit_rate(meta: dict[str, Any], share: float) -> tuple[str, str]:
+    """(headline, explanation): the unbiased hit rate at capacity, its interval and basis.
+
+    The headline is the off-policy estimate kept in the model's metadata by
+    :func:`parcelrisk.train.unbiased_estimates`; the figure from the inspected
+    items, when shown, is labelled as biased.
+    """
+    biased = ""
+    ev = pd.DataFrame(meta.get("evaluation", []))
+    if len(ev):
+        insp = ev[(ev["method"] == "model") & (ev["population"] == "inspected")]
+        if len(insp):
+            near = insp.iloc[(insp["capacity"] - share).abs().argsort()[:1]]
+            biased = (
+                f" For comparison, {_pct(float(near['precision'].iloc[0]))} at "
+                f"{float(near['capacity'].iloc[0]):.1%} capacity ({BIASED_NOTE})."
+            )
+    row = nearest_estimates(meta, share)
+    if row is None:
+        return (
+            "n/a",
+            "This model was trained before unbiased estimates were computed: retrain it to get "
+            "the expected hit rate with its interval." + biased,
+        )
+    est = meta["estimates"]
+    name = est.get("headline", "snips")
+    head = row[name]
+    leak = row.get("leakage", {})
+    days = est.get("days", {})
+    headline = f"{_interval(head)} at {float(row['capacity']):.1%} capacity"
+    note = (
+        f"Unbiased estimate ({name.upper()}, off-policy: what the model's top "
+        f"{float(row['capacity']):.1%} of each day would have found) on the test days "
+        f"{days.get('first_day', '?')} to {days.get('last_day', '?')}, which it never trained on: "
+        f"{head.get('n', 0):,} of its {row.get('picks', 0):,} picks were inspected by the policy "
+        f"of the time, weighted by 1/propensity (effective sample size {row.get('ess', 0):.0f}; "
+        f"source: {est.get('source', '?')}). "
+        f"Share of all finds it would have missed (leakage): {_interval(leak)}, from "
+        f"{leak.get('n', 0):,} inspected items." + biased
+    )
+    return headline, note
 
 
 _CSS = """
@@ -225,14 +338,8 @@ def render_report(
     by_model = selected[selected["selection_reason"] == "model"]
     cut = float(by_model["risk_score"].min()) if len(by_model) else None
     meta = model.metadata
-    ev = pd.DataFrame(meta.get("evaluation", []))
-    expected = ""
-    if len(ev):
-        ctrl = ev[(ev["method"] == "model") & (ev["population"] == "inspected")]
-        if len(ctrl):
-            share = len(selected) / max(result.n_scored, 1)
-            nearest = ctrl.iloc[(ctrl["capacity"] - share).abs().argsort()[:1]]
-            expected = f"{float(nearest['precision'].iloc[0]):.1%} at {float(nearest['capacity'].iloc[0]):.1%} capacity (inspected items of the test days)"
+    share = len(selected) / max(result.n_scored, 1)
+    expected, expected_note = expected_hit_rate(meta, share)
     rows_html = []
     for r in selected.itertuples():
         rows_html.append(
@@ -276,7 +383,8 @@ def render_report(
 <span class="kpi"><b>{result.n_referrals:,}</b>data-quality referrals</span></div>
 <h2>Model</h2>
 <p>Version <code>{_e(model.version)}</code>, trained on {_e(window.get("first_day", "?"))} to {_e(window.get("last_day", "?"))}.
-Expected hit rate: {_e(expected or "n/a")}.</p>
+Expected hit rate: <b id="expected-hit-rate">{_e(expected)}</b>.</p>
+<p class="note">{_e(expected_note)}</p>
 <p class="note">{_e(HUMAN_OVERSIGHT)}</p>
 <h2>Score distribution</h2>
 <p class="note">Items per score bin (log scale); the dashed line is the lowest score the model selected

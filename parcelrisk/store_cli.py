@@ -142,6 +142,8 @@ def _partial_add_message(
         "nothing after them; re-run the same command to add the rest "
         "(items already stored are skipped)"
     )
+
+
 def feature_counter_for(model: Any, history: HistoryStore | None) -> FeatureCounter:
     """A counter in the bins the store keeps for this model version, else the model's own.
 

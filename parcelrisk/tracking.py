@@ -275,35 +275,61 @@ def pyfunc_signature() -> tuple[Any, pd.DataFrame]:
 
 @dataclass
 class PromotionResult:
+    """What ``promote`` decided and on what: off-policy estimates on the same logged window."""
+
     promoted: bool
     challenger: dict[str, Any]
     champion: dict[str, Any] | None
     comparison: pd.DataFrame
+    basis: str = ""
+    forced: bool = False
+
+    @property
+    def refused(self) -> bool:
+        return not self.promoted
 
 
-def _precision_at(model: ParcelRiskModel, frame: pd.DataFrame, capacity: float) -> dict[str, float]:
-    from parcelrisk.evaluate import capacity_table
-    from parcelrisk.model import labels_of
-    from parcelrisk.scoring import ScoreOptions, score_frame
-
-    scored = score_frame(
-        frame, model, ScoreOptions(budget=capacity, explain="none", scored_at="-")
-    ).scored
-    inspected, seized = labels_of(frame)
-    table = capacity_table(
-        scored["risk_score"], seized, inspected, [capacity], "inspected", "model"
+def _off_policy_at(model: Any, window: pd.DataFrame, capacity: float) -> dict[str, Any]:
+    """A model's off-policy estimates at ``capacity`` on the window's logged inspections."""
+    from parcelrisk.estimation import (
+        DECISION,
+        decision_log_from_labels,
+        off_policy,
+        off_policy_leakage,
     )
-    row = table.iloc[0]
+    from parcelrisk.schema import TRUTH_COLUMNS
+    from parcelrisk.scoring import predict
+
+    data = window.drop(columns=[c for c in TRUTH_COLUMNS if c in window])
+    preds, _, _ = predict(data, model)
+    log = decision_log_from_labels(data)
+    est = off_policy(log, preds.margin, capacity)
+    head = est[DECISION]
+    leak = off_policy_leakage(log, preds.margin, capacity)
     return {
-        "precision": float(row["precision"]),
-        "recall": float(row["recall"]),
-        "hits": float(row["hits"]),
+        "hit_rate": head.value,
+        "low": head.low,
+        "high": head.high,
+        "ips": est["ips"].value,
+        "snips": est["snips"].value,
+        "ess": est["ess"].value,
+        "inspected_picks": head.n,
+        "leakage": leak.value,
     }
 
 
 def promote(window: pd.DataFrame, capacity: float = 0.02, force: bool = False) -> PromotionResult:
-    """Move @champion to @challenger if it is at least as good at ``capacity`` on ``window``."""
+    """Move @champion to @challenger if its off-policy hit rate at ``capacity`` is at least as good.
+
+    Both models are judged on the same logged inspections of ``window`` (a
+    labelled period neither trained on): what each one's top ``capacity`` of
+    every day would have found, estimated doubly robust with 1/propensity weights
+    (:data:`parcelrisk.estimation.DECISION`; unbiased, so it favours neither model), not the hit
+    rate among the inspected items, which favours whatever the old policy looked for.
+    """
     import mlflow
+
+    from parcelrisk.estimation import DECISION, decision_log_from_labels
 
     configure_tracking()
     client = mlflow.MlflowClient()
@@ -318,17 +344,23 @@ def promote(window: pd.DataFrame, capacity: float = 0.02, force: bool = False) -
     except mlflow.exceptions.MlflowException:
         champion = None
     # never mlflow.pyfunc.load_model: it would import or unpickle what the version carries
-    chal_scores = _precision_at(
+    chal_scores = _off_policy_at(
         load_registered(f"models:/{REGISTERED_NAME}@challenger"), window, capacity
     )
     rows = [{"alias": "challenger", "version": challenger.version, **chal_scores}]
     champ_scores = None
     if champion is not None:
-        champ_scores = _precision_at(
+        champ_scores = _off_policy_at(
             load_registered(f"models:/{REGISTERED_NAME}@champion"), window, capacity
         )
         rows.append({"alias": "champion", "version": champion.version, **champ_scores})
-    better = champ_scores is None or chal_scores["precision"] >= champ_scores["precision"]
+    log = decision_log_from_labels(window)
+    logged = int((log["selected"] & log["outcome"].notna()).sum())
+    basis = (
+        f"decided on the off-policy {DECISION.upper()} (doubly robust) estimate of the hit rate at {capacity:.1%} "
+        f"capacity, both models on the same {logged:,} logged inspections of {len(window):,} items"
+    )
+    better = champ_scores is None or chal_scores["hit_rate"] >= champ_scores["hit_rate"]
     promoted = better or force
     if promoted:
         client.set_registered_model_alias(REGISTERED_NAME, "champion", challenger.version)
@@ -336,8 +368,13 @@ def promote(window: pd.DataFrame, capacity: float = 0.02, force: bool = False) -
             REGISTERED_NAME,
             challenger.version,
             "promotion",
-            "forced" if (force and not better) else "at least as good",
+            ("forced" if (force and not better) else "at least as good") + f"; {basis}",
         )
     return PromotionResult(
-        promoted, dict(rows[0]), dict(rows[1]) if champion else None, pd.DataFrame(rows)
+        promoted,
+        dict(rows[0]),
+        dict(rows[1]) if champion else None,
+        pd.DataFrame(rows),
+        basis,
+        bool(force and not better),
     )

@@ -44,6 +44,7 @@ __all__ = [
     "TrainingResult",
     "train_model",
     "evaluation_table",
+    "unbiased_estimates",
     "selection_weights",
     "SelectionWeights",
     "WEIGHTING_SCHEMES",
@@ -136,6 +137,7 @@ def train_model(
     evaluation = evaluation_table(
         data[test], ranking[test], truth.loc[test] if len(truth.columns) else None, cfg
     )
+    estimates = unbiased_estimates(data[test], ranking[test], cfg)
     labelled_test = test & inspected
     metrics = summary_metrics(risk[labelled_test], seized[labelled_test])
     control = (
@@ -177,6 +179,7 @@ def train_model(
             "calibration": calibration,
             "monitor_bins": fit_bins(X[part.eq("train")]),
             "evaluation": evaluation.to_dict(orient="records"),
+            "estimates": estimates,
             "bands": cfg["bands"],
             "reason_templates": load_templates().to_dict(),
             "library_versions": library_versions(),
@@ -419,3 +422,34 @@ def evaluation_table(
                 capacity_table(scores, illicit, everything, capacities, "ground_truth", method)
             )
     return pd.concat(tables, ignore_index=True)
+
+
+def unbiased_estimates(
+    test: pd.DataFrame, ranking: pd.Series, cfg: dict[str, Any]
+) -> dict[str, Any]:
+    """Off-policy estimates of the model's hit rate and leakage at each capacity on the test days.
+
+    The test days' inspections were chosen by the policy that logged them (the
+    legacy rules, officers, intelligence, the random control). With the logged
+    ``selection_propensity`` every inspection counts, weighted by 1/propensity;
+    without it only the random control sample does (see
+    :func:`parcelrisk.estimation.decision_log_from_labels`). JSON-safe, for the
+    model's metadata, the model card, the report and ``promote``.
+    """
+    from parcelrisk.estimation import HEADLINE, capacity_estimates, decision_log_from_labels
+
+    log = decision_log_from_labels(test)
+    with_propensity = bool((log["selected"] & log["selection_reason"].ne("control")).any())
+    first, last = declared_days(test)
+    return {
+        "days": {"first_day": first, "last_day": last},
+        "items": int(len(log)),
+        "logged_with_outcome": int((log["selected"] & log["outcome"].notna()).sum()),
+        "source": "logged selection_propensity of every inspection"
+        if with_propensity
+        else "random control sample only (no selection_propensity in the data)",
+        "headline": HEADLINE,
+        "capacities": capacity_estimates(
+            log, ranking, [float(c) for c in cfg["capacities"]], seed=int(cfg["seed"])
+        ),
+    }

@@ -87,7 +87,8 @@ def test_promotion_refuses_a_worse_challenger_unless_forced(
         decision = promote(window, capacity=0.02)
         assert decision.promoted  # equal is "at least as good"
         assert set(decision.comparison["alias"]) == {"challenger", "champion"}
-        assert decision.comparison["precision"].nunique() == 1
+        assert decision.comparison["hit_rate"].nunique() == 1
+        assert "off-policy DR (doubly robust) estimate" in decision.basis
         assert client.get_model_version_by_alias(REGISTERED_NAME, "champion").version != champion
     finally:
         os.chdir(old)
