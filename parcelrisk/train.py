@@ -132,7 +132,7 @@ def train_model(
     risk = pd.Series(calibrator(margin), index=data.index)
 
     test = part.eq("test")
-    # Rank by the margin: isotonic calibration maps many margins to one probability (ties).
+    # Rank by the margin: the same order as the (monotone) calibrated score, at full precision.
     ranking = pd.Series(margin, index=data.index)
     evaluation = evaluation_table(
         data[test], ranking[test], truth.loc[test] if len(truth.columns) else None, cfg
