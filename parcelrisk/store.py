@@ -21,9 +21,12 @@ before. The store keeps exactly what that needs and nothing personal:
 * ``feature_bins`` / ``feature_counts``: per scoring run, how many items fell
   in each reference bin of each feature (:mod:`parcelrisk.monitoring`), for
   drift monitoring without storing features;
-* ``meta``: schema version and a check value of the secret (an HMAC of a
-  fixed text, which does not reveal the secret), so that a store is never
-  read with keys made under another secret.
+* ``meta``: the marker ``application = parcelrisk-history-store``, schema
+  version and a check value of the secret (an HMAC of a fixed text, which
+  does not reveal the secret), so that a store is never read with keys made
+  under another secret. A store path must be a DuckDB file with this table,
+  or a new path: any other file (CSV, SQLite, another DuckDB database) is
+  refused, and DuckDB never installs or loads an extension.
 
 Names, addresses, phone numbers and e-mail addresses never reach the file:
 they are normalised (:func:`normalise_entity`) and replaced by keys,
@@ -799,9 +802,8 @@ class HistoryStore:
             raise StoreError(
                 f"history store {self.path}: not a readable history store ({exc})"
             ) from None
-        if not _run(con, "SELECT file FROM pragma_database_list WHERE name = current_database()")[
-            0
-        ][0]:
+        where = "SELECT file FROM pragma_database_list WHERE name = current_database()"
+        if not _run(con, where)[0][0]:
             con.close()  # DuckDB opened it as an in-memory database: nothing would be kept
             raise StoreError(f"history store {self.path}: not a parcelrisk history store")
         _run(con, "SET TimeZone = 'UTC'")
