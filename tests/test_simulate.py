@@ -135,7 +135,7 @@ def test_labels_arrive_late(tmp_path: Path) -> None:
             midnight = unit.midnight(day)
             stored = unit.store.con.sql(
                 "SELECT count(*), max(inspected_at) FROM outcomes"
-            ).fetchone()
+            ).fetchall()[0]
             if stored[0]:
                 assert pd.Timestamp(stored[1]) <= midnight
             if day >= 5:

@@ -35,6 +35,7 @@ later labels, is promoted (``--force``, tagged so on the version).
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import os
 import shutil
@@ -108,6 +109,23 @@ class SimulationConfig:
         date.fromisoformat(self.start)
 
 
+#: The last fresh world built (its key and the object), copied for each unit of that seed.
+_PROTOTYPE: dict[tuple[int, int, str], Any] = {}
+
+
+def new_world(seed: int, items_per_day: int, start: str) -> Any:
+    """A fresh ``World(seed, items_per_day, start)``; a deep copy of one built before if any.
+
+    Building a world (its populations and pools) takes tens of seconds; a copy of
+    a fresh world is the same fresh world (same seed, nothing generated yet).
+    """
+    key = (seed, items_per_day, start)
+    if key not in _PROTOTYPE:
+        _PROTOTYPE.clear()
+        _PROTOTYPE[key] = World(seed=seed, items_per_day=items_per_day, start=start)
+    return copy.deepcopy(_PROTOTYPE[key])
+
+
 @contextlib.contextmanager
 def _tracking(folder: Path) -> Iterator[None]:
     """MLflow tracking and registry in ``folder`` for the duration (each unit its own registry)."""
@@ -163,9 +181,7 @@ class Unit:
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "days").mkdir(exist_ok=True)
-        self.world = World(
-            seed=self.seed, items_per_day=self.config.items_per_day, start=self.config.start
-        )
+        self.world = new_world(self.seed, self.config.items_per_day, self.config.start)
         self.store = HistoryStore.open(self.folder / "history.duckdb")
 
     # -- calendar and options ----------------------------------------------------------------
