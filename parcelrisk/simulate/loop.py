@@ -348,8 +348,8 @@ class Unit:
                 "challenger": result.model.version,
                 "registered_version": run.get("registered_version"),
                 "promoted": bool(decision.promoted),
-                "challenger_precision": decision.challenger.get("precision"),
-                "champion_precision": (decision.champion or {}).get("precision"),
+                "challenger_figures": _figures(decision.challenger),
+                "champion_figures": _figures(decision.champion or {}),
                 "champion": champion.version,
                 "seizures_train": result.model.metadata["rows"]["seizures_train"],
                 "seconds": round(time.perf_counter() - started, 1),
@@ -367,9 +367,17 @@ class Unit:
 
 
 def _no_evidence(figures: dict[str, Any]) -> bool:
-    """True when promote's precision of the challenger rests on no inspected item (NaN)."""
-    value = figures.get("precision")
-    return value is None or value != value
+    """True when promote's figure for the challenger rests on no inspected item (NaN)."""
+    for key in ("hit_rate", "precision"):  # the off-policy estimate, or the older precision
+        if key in figures:
+            value = figures[key]
+            return value is None or value != value
+    return False
+
+
+def _figures(row: dict[str, Any]) -> dict[str, Any]:
+    """The numbers promote compared (JSON-friendly)."""
+    return {k: v for k, v in row.items() if isinstance(v, int | float) and k != "version"}
 
 
 def _too_few_labels(frame: pd.DataFrame, params: dict[str, Any]) -> str:
