@@ -567,6 +567,10 @@ def simulate(
     train_window: Annotated[
         int, typer.Option("--train-window", min=5, help="Days of history a training uses.")
     ] = 42,
+    label_lag: Annotated[
+        int,
+        typer.Option("--label-lag", min=0, help="Newest days left out of training (labels out)."),
+    ] = 4,
 ) -> None:
     """Run the daily targeting loop over weeks, one world per policy (see README)."""
     from parcelrisk.simulate import SimulationConfig, run_simulation
@@ -587,6 +591,7 @@ def simulate(
         burn_in_days=burn_in_days,
         retrain_every_days=retrain_every,
         train_window_days=train_window,
+        label_lag_days=label_lag,
     )
 
     def progress(policy: str, run_seed: int, day: int) -> None:

@@ -16,8 +16,8 @@ store. A day ``d``, for a unit:
    the code behind ``parcelrisk history add``) and into the unit's archive of
    manifests, from which it trains.
 
-Training (:meth:`Unit.train_and_deploy`) uses the unit's own archive of the last
-``train_window_days`` with the labels it has: items it inspected whose
+Training (:meth:`Unit.train_and_deploy`) uses the unit's own archive of the
+``train_window_days`` before the last ``label_lag_days`` with the labels it has: items it inspected whose
 outcome is known by that morning, with the propensity of the decision as
 ``selection_propensity`` (``selection_source``: ``random`` for the control draw,
 ``rule`` for targeted picks). The run is logged to the unit's own MLflow
@@ -86,6 +86,7 @@ class SimulationConfig:
     burn_in_days: int = 14
     retrain_every_days: int = 7
     train_window_days: int = 42
+    label_lag_days: int = 4
     start: str = "2026-01-05"
 
     @property
@@ -104,6 +105,8 @@ class SimulationConfig:
             raise ConfigError(
                 f"unknown policy {', '.join(unknown) or '(none)'}; choose from {', '.join(POLICIES)}"
             )
+        if self.burn_in_days < self.label_lag_days + 5:
+            raise ConfigError("--burn-in-days must be at least --label-lag + 5 (a time split)")
         if len(set(self.seeds)) != len(self.seeds) or not self.seeds:
             raise ConfigError("--seeds must list distinct seeds")
         date.fromisoformat(self.start)
@@ -281,14 +284,20 @@ class Unit:
 
     # -- training -----------------------------------------------------------------------------
     def training_frame(self, day: int) -> pd.DataFrame:
-        """Manifests of the last ``train_window_days`` before ``day`` with the labels known now."""
-        first = max(0, day - self.config.train_window_days)
+        """The ``train_window_days`` before ``day - label_lag_days``, with the labels known now.
+
+        The newest ``label_lag_days`` are left out: most of their outcomes are still
+        out (1-10 days), and the training's time split calibrates and tests on the
+        latest days of its window.
+        """
+        last = day - self.config.label_lag_days
+        first = max(0, last - self.config.train_window_days)
         frames = [
             pd.read_parquet(self.folder / "days" / f"day-{d:04d}.parquet")
-            for d in range(first, day)
+            for d in range(first, last)
         ]
         data = pd.concat(frames, ignore_index=True)
-        decided = pd.concat(self.decisions[first:day], ignore_index=True).set_index("item_id")
+        decided = pd.concat(self.decisions[first:last], ignore_index=True).set_index("item_id")
         known = self.known_outcomes().set_index("item_id")
         ids = data["item_id"].astype("str")
         outcome = ids.map(known["outcome"])
