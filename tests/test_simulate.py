@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from parcelrisk.cli import app
-from parcelrisk.simulate import SimulationConfig, run_simulation
+from parcelrisk.simulate import SimulationConfig, combine_runs, run_simulation
 from parcelrisk.simulate.loop import Unit
 from parcelrisk.simulate.policies import make_policy
 from parcelrisk.simulate.report import WEEKLY_COLUMNS
@@ -118,6 +118,14 @@ def test_simulate_is_deterministic(tmp_path: Path) -> None:
     _simulate(tmp_path / "b", *args)
     for name in ("decisions.parquet", "weekly.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    # combining runs gives the same table; so does a run stopped after its last unit
+    combine_runs([tmp_path / "a"], tmp_path / "c")
+    (tmp_path / "b" / "decisions.parquet").unlink()
+    combine_runs([tmp_path / "b"], tmp_path / "d")
+    for name in ("c", "d"):
+        assert (tmp_path / name / "weekly.csv").read_bytes() == (
+            tmp_path / "a" / "weekly.csv"
+        ).read_bytes()
 
 
 @pytest.mark.slow
@@ -160,18 +168,19 @@ def test_model_policies_train_register_and_run(tmp_path: Path) -> None:
     """static and adaptive (= retrained + adaptive control share) after a rules burn-in."""
     config = SimulationConfig(
         weeks=2,
-        items_per_day=1000,
+        items_per_day=1500,
         seeds=(2,),
         policies=("static", "adaptive"),
-        budget=0.15,
-        burn_in_days=8,
+        budget=0.2,  # labels are scarce at 2%: enough seizures to train within two weeks
+        burn_in_days=9,
         retrain_every_days=3,
         train_window_days=14,
-        label_lag_days=3,
+        label_lag_days=2,
+        start="2026-01-07",  # a Wednesday: the calibration days of the first model are weekdays
     )
     summary = run_simulation(config, tmp_path / "sim")
     decisions = pd.read_parquet(tmp_path / "sim" / "decisions.parquet")
-    _check_selection(decisions, 0.15)
+    _check_selection(decisions, 0.2)
     runs = {r["policy"]: r for r in summary["runs"]}
     trained = {
         policy: [e for e in runs[policy]["events"] if e["event"] == "trained"]
@@ -189,7 +198,7 @@ def test_model_policies_train_register_and_run(tmp_path: Path) -> None:
     assert len(trained["adaptive"]) >= 2
     # the same burn-in (the rules) gives the same first model
     assert trained["static"][0]["challenger"] == trained["adaptive"][0]["challenger"]
-    burn = decisions[decisions["day_index"].lt(8)].set_index(["policy", "item_id"])["selected"]
+    burn = decisions[decisions["day_index"].lt(9)].set_index(["policy", "item_id"])["selected"]
     assert burn.loc["static"].equals(burn.loc["adaptive"])
     shares = runs["adaptive"]["adaptive_share"]
     assert shares and {s["share"] for s in shares} <= {0.02, 0.05, 0.10, 0.20}
