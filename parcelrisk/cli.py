@@ -918,6 +918,88 @@ def explain_item(
     out.print(table)
 
 
+@app.command()
+@user_errors
+def simulate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    weeks: Annotated[int, typer.Option("--weeks", min=1, help="Weeks simulated.")] = 8,
+    items_per_day: Annotated[
+        int, typer.Option("--items-per-day", min=10, help="Items declared per day.")
+    ] = 5_000,
+    seed: Annotated[int, typer.Option("--seed", help="World seed (if no --seeds).")] = 0,
+    seeds: Annotated[
+        str | None, typer.Option("--seeds", help="Several seeds, comma-separated: 1,2,3.")
+    ] = None,
+    policies: Annotated[
+        str,
+        typer.Option(
+            "--policies",
+            help="Comma-separated: random, rules, static, retrained, retrained_legacy, adaptive.",
+        ),
+    ] = "random,rules,static,retrained",
+    budget: Annotated[
+        float, typer.Option("--budget", min=0.0, max=1.0, help="Share of items inspected a day.")
+    ] = 0.02,
+    control_share: Annotated[
+        float,
+        typer.Option("--control-share", min=0.0, max=1.0, help="Random share of the capacity."),
+    ] = 0.05,
+    burn_in_days: Annotated[
+        int, typer.Option("--burn-in-days", min=5, help="Days under the rules before a model.")
+    ] = 14,
+    retrain_every: Annotated[
+        int, typer.Option("--retrain-every", min=1, help="Days between retrainings.")
+    ] = 7,
+    train_window: Annotated[
+        int, typer.Option("--train-window", min=5, help="Days of history a training uses.")
+    ] = 42,
+    label_lag: Annotated[
+        int,
+        typer.Option("--label-lag", min=0, help="Newest days left out of training (labels out)."),
+    ] = 4,
+) -> None:
+    """Run the daily targeting loop over weeks, one world per policy (see README)."""
+    from parcelrisk.simulate import SimulationConfig, run_simulation
+
+    try:
+        seed_list = tuple(int(s) for s in seeds.split(",")) if seeds else (seed,)
+    except ValueError:
+        raise typer.BadParameter(
+            f"--seeds {seeds!r} is not a comma-separated list of integers"
+        ) from None
+    config = SimulationConfig(
+        weeks=weeks,
+        items_per_day=items_per_day,
+        seeds=seed_list,
+        policies=tuple(p.strip() for p in policies.split(",") if p.strip()),
+        budget=budget,
+        control_share=control_share,
+        burn_in_days=burn_in_days,
+        retrain_every_days=retrain_every,
+        train_window_days=train_window,
+        label_lag_days=label_lag,
+    )
+
+    def progress(policy: str, run_seed: int, day: int) -> None:
+        if day % 7 == 6:
+            err.print(f"{policy} seed {run_seed}: day {day + 1}/{config.days}", highlight=False)
+
+    summary = run_simulation(config, out_dir, progress=progress)
+    table = Table(title=f"Live weeks (after a {burn_in_days}-day burn-in), mean over seeds")
+    for name in ("policy", "seizures", "illicit caught", "recall", "precision"):
+        table.add_column(name, justify="right")
+    for name, figures in summary["policies"].items():
+        table.add_row(
+            name,
+            f"{figures['seizures_mean']:.1f}",
+            f"{figures['illicit_caught_mean']:.1f}",
+            f"{figures['recall_truth_mean']:.3f}",
+            f"{figures['precision_truth_mean']:.3f}",
+        )
+    out.print(table)
+    out.print(f"wrote {out_dir}/decisions.parquet, weekly.csv, summary.json and plots")
+
+
 from parcelrisk.store_cli import history_app, outcomes_app, watchlist_app  # noqa: E402
 
 app.add_typer(history_app, name="history")
