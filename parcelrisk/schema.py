@@ -234,6 +234,7 @@ NUMERIC_COLUMNS: tuple[str, ...] = (
     ManifestSchema.quantity,
     ManifestSchema.declared_value,
     ManifestSchema.gross_weight_kg,
+    LabelSchema.selection_propensity,  # read as a number, not text, by training and estimators
 )
 COUNTRY_COLUMNS: tuple[str, ...] = (
     ManifestSchema.sender_country,
