@@ -39,18 +39,19 @@ from parcelrisk.monitoring import FeatureCounter
 from parcelrisk.profiles import FileProfiles
 from parcelrisk.schema import LABEL_COLUMNS, RejectSchema
 from parcelrisk.scoring import (
+    SELECTION_REASONS,
     Predictions,
     ScoreOptions,
     Selection,
     _check_options,
     _uniform,
     assemble,
-    decision_frame,
     empty_scored,
     explain,
     now_utc,
     predict,
     select_positions,
+    top_reasons,
 )
 from parcelrisk.store import ManifestOverlay, entity_keys, secret_from_env
 from parcelrisk.tempfiles import private_file, private_tempdir
@@ -162,11 +163,31 @@ class FileScore:
                 }
             )
         )
+        assert self.selection is not None
+        top = top_reasons(self.explanations)
         for start in range(0, self.n_scored, step):
             positions = slice(start, start + step)
-            scored = self._assemble(positions)
-            margin = self.preds.margin.iloc[positions]
-            yield decision_frame(scored, margin, self.explanations).assign(run_id=run_id)
+            preds = self.preds
+            rows = preds.item_id.index[positions]
+            code = self.selection.code[positions]
+            # straight from the predictions: assembling the scored output again cost ~40% of a run
+            reason = pd.Series(SELECTION_REASONS[code], index=rows, dtype="object")
+            yield pd.DataFrame(
+                {
+                    "item_id": preds.item_id.iloc[positions],
+                    "model_version": self.model.version,
+                    "scored_at": self.options.scored_at,
+                    "margin": preds.margin.iloc[positions].astype("float64"),
+                    "risk_score": preds.risk.iloc[positions].astype("float64"),
+                    "selected": code != 0,
+                    "selection_reason": reason,
+                    "selection_propensity": np.round(self.selection.propensity[positions], 8),
+                    "data_quality_referral": preds.referral.iloc[positions].ne("").to_numpy(),
+                    "top_reason": top.reindex(rows).astype("object"),
+                    "run_id": run_id,
+                },
+                index=rows,
+            )
 
     @property
     def selected_scored(self) -> pd.DataFrame:

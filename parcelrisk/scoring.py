@@ -457,6 +457,16 @@ DECISION_FRAME_COLUMNS = (
 )
 
 
+def top_reasons(explanations: pd.DataFrame) -> pd.Series:
+    """The group of each explained row's first reason (index: row), for the decision records."""
+    if not len(explanations):
+        return pd.Series([], dtype="object")
+    first = explanations[explanations["rank"].eq(1)]
+    return pd.Series(
+        first["reason"].to_numpy(dtype=object), index=first["row"].to_numpy(), dtype="object"
+    )
+
+
 def decision_frame(
     scored: pd.DataFrame, margin: pd.Series | None, explanations: pd.DataFrame
 ) -> pd.DataFrame:
@@ -465,11 +475,8 @@ def decision_frame(
     ``margin`` (same index as ``scored``) is kept so that the estimators and the
     monitor can rank and bin items exactly as the selection did.
     """
-    top = pd.Series(None, index=scored.index, dtype="object")
-    if len(explanations):
-        first = explanations[explanations["rank"].eq(1)]
-        first = first[first["row"].isin(scored.index)]
-        top.loc[first["row"].to_numpy()] = first["reason"].to_numpy(dtype=object)
+    top = top_reasons(explanations).reindex(scored.index).astype("object")
+    reason = scored["selection_reason"].astype("object")
     return pd.DataFrame(
         {
             "item_id": scored["item_id"],
@@ -482,7 +489,7 @@ def decision_frame(
             ),
             "risk_score": scored["risk_score"],
             "selected": scored["selected"],
-            "selection_reason": scored["selection_reason"],
+            "selection_reason": reason.where(reason.notna(), None),
             "selection_propensity": scored["selection_propensity"],
             "data_quality_referral": scored["data_quality_referral"],
             "top_reason": top,
