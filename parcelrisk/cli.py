@@ -957,6 +957,13 @@ def simulate(
         int,
         typer.Option("--label-lag", min=0, help="Newest days left out of training (labels out)."),
     ] = 4,
+    initial_model: Annotated[
+        str,
+        typer.Option(
+            "--initial-model",
+            help="Model the unit starts with (folder; 'none': rules until its labels train one).",
+        ),
+    ] = str(DEFAULT_MODEL),
 ) -> None:
     """Run the daily targeting loop over weeks, one world per policy (see README)."""
     from parcelrisk.simulate import SimulationConfig, run_simulation
@@ -978,6 +985,7 @@ def simulate(
         retrain_every_days=retrain_every,
         train_window_days=train_window,
         label_lag_days=label_lag,
+        initial_model="" if initial_model.lower() == "none" else initial_model,
     )
 
     def progress(policy: str, run_seed: int, day: int) -> None:

@@ -75,11 +75,11 @@ def _estimates_section(meta: dict[str, Any]) -> list[str]:
         f"inspections of {days.get('first_day', '?')} to {days.get('last_day', '?')} "
         f"({est.get('items', 0):,} items, {est.get('logged_with_outcome', 0):,} inspected with an "
         f"outcome; source: {est.get('source', '?')}). Each inspection is weighted by 1/propensity "
-        "(see `parcelrisk/estimation.py`): self-normalised IPS (SNIPS, the headline), IPS and "
-        "doubly robust (DR, what `promote` decides on), 95% intervals; ESS = effective sample size; "
+        "(see `parcelrisk/estimation.py`): IPS (the headline, and what `promote` decides on), "
+        "self-normalised IPS (SNIPS) and doubly robust (DR), 95% intervals; ESS = effective sample size; "
         "leakage = share of all finds the picks would have missed.",
         "",
-        "| capacity | picks | inspected picks | hit rate (SNIPS) | IPS | DR | ESS | leakage |",
+        "| capacity | picks | inspected picks | SNIPS | hit rate (IPS) | DR | ESS | leakage |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:

@@ -88,6 +88,10 @@ class SimulationConfig:
     train_window_days: int = 42
     label_lag_days: int = 4
     start: str = "2026-01-05"
+    #: The model a unit starts with (a folder; "" = none: the model policies run the rules
+    #: until their own labels can train one). Default: the shipped model, trained on another
+    #: world (another seed), as a unit adopting parcelrisk would start.
+    initial_model: str = ""
 
     @property
     def days(self) -> int:
@@ -311,7 +315,17 @@ class Unit:
             selection_propensity=ids.map(decided["selection_propensity"]).astype("float64"),
         )
 
-    def train_and_deploy(self, day: int, params: dict[str, Any], params_key: str) -> Any:
+    def load_initial_model(self) -> Any:
+        """The configured starting model with this unit's store (None when there is none)."""
+        from parcelrisk.api import resolve_model
+
+        if not self.config.initial_model:
+            return None
+        return resolve_model(self.config.initial_model, store=self.store)
+
+    def train_and_deploy(
+        self, day: int, params: dict[str, Any], params_key: str, current: Any = None
+    ) -> Any:
         """Train a challenger, log and register it, promote by the documented rule; the champion.
 
         Returns the champion loaded with the unit's store, or None when there are
@@ -345,6 +359,26 @@ class Unit:
             test_from = pd.Timestamp(result.model.metadata["split"]["test_from"], tz="UTC")
             window = frame[frame["declared_at"] >= test_from]
             decision = promote(window, capacity=self.config.budget)
+            if decision.champion is None and current is not None:
+                # No registered champion yet, but the unit runs a starting model: the
+                # challenger must beat it by the same rule (off-policy DR on the window).
+                from parcelrisk.tracking import _off_policy_at
+
+                start = _off_policy_at(current, window, self.config.budget)
+                chal = decision.challenger or {}
+                if float(chal.get("hit_rate", 0.0)) < float(start["hit_rate"]):
+                    mlflow_client().delete_registered_model_alias(REGISTERED_NAME, "champion")
+                    self.events.append(
+                        {
+                            "day": day,
+                            "event": "kept_initial_model",
+                            "challenger": result.model.version,
+                            "challenger_figures": _figures(chal),
+                            "champion_figures": _figures(start),
+                            "seconds": round(time.perf_counter() - started, 1),
+                        }
+                    )
+                    return current
             if not decision.promoted and _no_evidence(decision.challenger):
                 # The challenger's top items on the window were (almost) never inspected: the
                 # comparison is empty, not lost. The newer model, trained on later labels, wins.
@@ -387,6 +421,12 @@ def _no_evidence(figures: dict[str, Any]) -> bool:
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
     """The numbers promote compared (JSON-friendly)."""
     return {k: v for k, v in row.items() if isinstance(v, int | float) and k != "version"}
+
+
+def mlflow_client() -> Any:
+    import mlflow
+
+    return mlflow.MlflowClient()
 
 
 def _too_few_labels(frame: pd.DataFrame, params: dict[str, Any]) -> str:

@@ -12,7 +12,9 @@ the unit's history store.
 ``rules``                 the legacy rules (``features/legacy_targeting_rules.yaml``) ranked by
                           :func:`~parcelrisk.legacy_rules.legacy_rule_score`, ties in a seeded
                           random order, plus the same control share as the model
-``static``                the first model (trained after the burn-in), forever
+``static``                the starting model (``--initial-model``, default the shipped one,
+                          trained on another world), or with none the first model trained
+                          after the burn-in, forever
 ``retrained``             retrained every ``retrain_every_days`` on the unit's own labels with
                           :func:`~parcelrisk.train.train_model` and the default parameters;
                           logged to MLflow, registered as @challenger, promoted by
@@ -23,8 +25,10 @@ the unit's history store.
                           :class:`AdaptiveShare`)
 ========================  ====================================================================
 
-During the burn-in (the first ``burn_in_days``) the model policies run the
-rules policy: the first model needs labels. Selection reasons: ``model`` is the
+With a starting model the model policies use it from day 0; the first retraining
+comes after the burn-in (the first ``burn_in_days``), and a challenger replaces the
+starting model only if it is at least as good by the promotion rule. Without one,
+they run the rules policy during the burn-in: the first model needs labels. Selection reasons: ``model`` is the
 targeted part of the capacity (the model's or the rules' top items), ``control``
 the random draw, ``watchlist`` forced hits.
 """
@@ -210,13 +214,15 @@ class ModelPolicy(Policy):
 
     def before_day(self, unit: Unit, day: int) -> None:
         cfg = unit.config
+        if day == 0 and cfg.initial_model:
+            self.model, self.trained_on = unit.load_initial_model(), 0
         if day < cfg.burn_in_days:
             return
         due = self.model is None or (
             self.retrain and day - self.trained_on >= cfg.retrain_every_days
         )
         if due:
-            model = unit.train_and_deploy(day, self.params, self.params_key)
+            model = unit.train_and_deploy(day, self.params, self.params_key, self.model)
             if model is not None:
                 self.model, self.trained_on = model, day
         if self.adaptive is not None and self.model is not None:
