@@ -427,6 +427,23 @@ def _read_jsonl(
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
+#: Deepest object or array accepted as a field value (deeper: the row is rejected).
+_MAX_JSON_DEPTH = 32
+
+
+def _depth(value: object) -> int:
+    """Nesting depth of JSON containers, without recursion (deep values must not crash)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > _MAX_JSON_DEPTH:
+            break
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, level + 1) for c in children if isinstance(c, dict | list))
+    return deepest
+
+
 def _json_record(line: str) -> tuple[dict[str, object], str]:
     """(record, "") or ({}, why the line is not a record): one bad line is one rejected row."""
     try:
@@ -437,9 +454,9 @@ def _json_record(line: str) -> tuple[dict[str, object], str]:
         return {}, "not a record: JSON nested too deeply"
     if not isinstance(record, dict):
         return {}, "a JSON line must be an object"
-    nested = [k for k, v in record.items() if isinstance(v, dict | list)]
-    if nested:
-        return {}, f"field {str(nested[0])[:40]!r} holds a JSON object or array, not a value"
+    for key, value in record.items():  # containers as values are read as text, if shallow
+        if isinstance(value, dict | list) and _depth(value) > _MAX_JSON_DEPTH:
+            return {}, f"field {str(key)[:40]!r} holds JSON nested too deeply"
     if _SURROGATE_ESCAPE.search(line):
         try:
             json.dumps(record, ensure_ascii=False).encode("utf-8")
