@@ -286,14 +286,27 @@ def _histogram_svg(scores: pd.Series, cut: float | None) -> str:
     return f'<svg width="{width}" height="{height}" role="img" aria-label="score distribution">{bars}{line}{axis}</svg>'
 
 
-def _waterfall_svg(contrib: pd.Series, bias: float) -> str:
-    """Horizontal waterfall of grouped log-odds contributions, from the base value to the item's score."""
+def _odds_text(value: float) -> str:
+    """A log-odds step as an officer reads it: how many times it multiplies the odds of a find."""
+    factor = math.exp(abs(value))
+    return f"odds x{factor:.1f}" if value >= 0 else f"odds /{factor:.1f}"
+
+
+def _waterfall_svg(contrib: pd.Series, bias: float, labels: dict[str, str] | None = None) -> str:
+    """Horizontal waterfall of the grouped contributions, from the starting point to the item's score.
+
+    Each bar is labelled with the item's own reason sentence for that group (the words of
+    ``reason_1..3``) where there is one, and valued as the factor it multiplies the odds by;
+    the bars are drawn on the log scale of the odds, where those factors add up.
+    """
+    labels = labels or {}
     items = contrib[contrib.abs() > 1e-6].sort_values(key=np.abs, ascending=False)
     shown = items.head(8)
     rest = float(items.iloc[8:].sum())
     if abs(rest) > 1e-6:
         shown = pd.concat([shown, pd.Series({"other factors": rest})])
-    steps = [("base value", bias, 0.0)]
+    shown.index = [labels.get(str(k), str(k).replace("_", " ")) for k in shown.index]
+    steps = [("starting point (any parcel)", bias, 0.0)]
     running = bias
     for name, val in shown.items():
         steps.append((str(name), float(val), running))
@@ -302,7 +315,7 @@ def _waterfall_svg(contrib: pd.Series, bias: float) -> str:
     lo = min(lo, bias, 0.0)
     hi = max([max(s[2], s[2] + s[1]) for s in steps[1:]] + [bias, running, 0.0])
     span = (hi - lo) or 1.0
-    row_h, label_w, plot_w = 18, 170, 360
+    row_h, label_w, plot_w = 18, 430, 300
     scale = plot_w / span
     parts = []
     for i, (name, val, start) in enumerate(steps):
@@ -313,12 +326,13 @@ def _waterfall_svg(contrib: pd.Series, bias: float) -> str:
             x0, x1 = min(start, start + val), max(start, start + val)
             colour = "#c62828" if val > 0 else "#2e7d32"
         parts.append(
-            f'<text x="0" y="{y + 13}" font-size="11">{_e(name)}</text>'
+            f'<text x="0" y="{y + 13}" font-size="11">{_e(name[:80])}</text>'
             f'<rect x="{label_w + (x0 - lo) * scale:.1f}" y="{y + 3}" width="{max((x1 - x0) * scale, 1):.1f}" height="{row_h - 6}" fill="{colour}"/>'
-            f'<text x="{label_w + plot_w + 6}" y="{y + 13}" font-size="11">{val:+.2f}</text>'
+            f'<text x="{label_w + plot_w + 6}" y="{y + 13}" font-size="11">'
+            f"{'' if i == 0 else _e(_odds_text(val))}</text>"
         )
     total_h = len(steps) * row_h + 4
-    return f'<svg width="{label_w + plot_w + 60}" height="{total_h}" role="img" aria-label="contributions">{"".join(parts)}</svg>'
+    return f'<svg width="{label_w + plot_w + 90}" height="{total_h}" role="img" aria-label="contributions">{"".join(parts)}</svg>'
 
 
 def render_report(
@@ -353,14 +367,24 @@ def render_report(
     waterfalls = []
     if len(result.contributions):
         grouped = group_contributions(result.contributions, load_templates_for(model))
+        long = result.explanations
+        reasons_by_row: dict[Any, dict[str, str]] = (
+            {
+                row: dict(zip(part["reason"], part["text"], strict=False))
+                for row, part in long.groupby("row", sort=False)
+            }
+            if len(long) and {"row", "reason", "text"} <= set(long.columns)
+            else {}
+        )
         for r in selected.head(top_items).itertuples():
             row = r.Index
             if row not in grouped.index:
                 continue
             bias = float(result.contributions.at[row, "bias"])
+            said = reasons_by_row.get(row, {})
             waterfalls.append(
                 f"<h3>#{r.risk_rank} {_e(r.item_id)}: score {r.risk_score:.3f}</h3>"
-                + _waterfall_svg(grouped.loc[row], bias)
+                + _waterfall_svg(grouped.loc[row], bias, said)
             )
     reject_summary = ""
     if len(rejects):
@@ -396,7 +420,7 @@ Expected hit rate: <b id="expected-hit-rate">{_e(expected)}</b>.</p>
 <th>reason 1</th><th>reason 2</th><th>reason 3</th><th>data quality</th></tr></thead>
 <tbody>{"".join(rows_html)}</tbody></table>
 <h2>Why the top items were flagged</h2>
-<p class="note">SHAP contributions in log-odds, grouped by fact; red raises the risk, green lowers it.</p>
+<p class="note">Each bar is one fact about the parcel, in the words of its reasons (the model's own SHAP contributions, grouped by fact): red raises the risk, green lowers it, and the figure says how many times it multiplies the odds that opening the parcel finds contraband. Bars are on the log scale of the odds, where the factors add up from the starting point to the parcel's score.</p>
 {"".join(waterfalls) or "<p>No explanations were computed.</p>"}
 <h2>Rejected rows</h2>
 {reject_summary}

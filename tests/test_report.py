@@ -103,3 +103,21 @@ def test_report_renders_in_chromium_with_all_selected_rows(report, tmp_path):
     shot = tmp_path / "report.png"
     _chromium(tmp_path, "--window-size=1400,1800", f"--screenshot={shot}", html.as_uri())
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_waterfalls_speak_the_reasons_words_and_odds(report):
+    """The 'why flagged' bars carry the item's own reason sentences and odds factors, not
+    internal group names and log-odds (issue 19.11)."""
+    html, scored = report
+    text = html.read_text(encoding="utf-8")
+    section = text[text.index("Why the top items were flagged") :]
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", section)
+    assert labels, "no waterfall was drawn"
+    top = scored[scored["selected"]].sort_values("risk_rank").iloc[0]
+    import html as html_lib
+
+    shown = {html_lib.unescape(label) for label in labels}
+    assert html_lib.unescape(str(top["reason_1"]))[:80] in shown
+    values = [v for v in shown if v.startswith("odds ")]
+    assert values and all(re.fullmatch(r"odds [x/]\d+\.\d", v) for v in values)
+    assert not any(re.fullmatch(r"[+-]\d+\.\d\d", v) for v in shown)  # no raw log-odds
