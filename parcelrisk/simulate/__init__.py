@@ -155,7 +155,7 @@ def combine_runs(dirs: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
 
 
 def estimation_source() -> str:
-    """Which estimators the weekly table used (the fallback only before the merge)."""
+    """Which estimators the weekly table used (recorded in summary.json)."""
     from parcelrisk.simulate.report import estimation
 
     return str(estimation.__name__)

@@ -51,12 +51,8 @@ import pandas as pd
 from parcelrisk.errors import ConfigError
 from parcelrisk.scoring import ScoreOptions
 from parcelrisk.store import HistoryStore
+from parcelrisk.synthetic import World
 from parcelrisk.validate import validate_frame
-
-try:  # built on the "world" branch; the fallback is deleted once it is merged
-    from parcelrisk.synthetic import World  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on the merge state
-    from parcelrisk.simulate._fallback import World
 
 __all__ = ["SimulationConfig", "Unit", "run_unit", "TRUTH", "EXPERIMENT"]
 

@@ -31,10 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-try:  # built on the "estimation" branch; the fallback is deleted once it is merged
-    from parcelrisk import estimation  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on the merge state
-    from parcelrisk.simulate import _fallback as estimation
+from parcelrisk import estimation
 
 __all__ = ["weekly_table", "coverage", "plot_all", "WEEKLY_COLUMNS"]
 
