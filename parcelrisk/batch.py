@@ -39,6 +39,7 @@ from parcelrisk.monitoring import FeatureCounter
 from parcelrisk.profiles import FileProfiles
 from parcelrisk.schema import LABEL_COLUMNS, RejectSchema
 from parcelrisk.scoring import (
+    BENCH_COLUMNS,
     SELECTION_REASONS,
     Predictions,
     ScoreOptions,
@@ -88,6 +89,8 @@ class FileScore:
     pseudonyms: pd.DataFrame | None = None
     #: Label columns of the manifest that were ignored (outcomes come only from the store).
     ignored_labels: tuple[str, ...] = ()
+    #: The selected rows' own data for the inspection sheets (``scoring.BENCH_COLUMNS``).
+    details: pd.DataFrame | None = None
 
     @property
     def n_scored(self) -> int:
@@ -284,8 +287,9 @@ def score_file(
             opts,
         )
         del draw
+        selected = np.flatnonzero(selection.code)
+        details = _selected_details(parts, selected, preds.item_id.index[selected])
         if opts.explain == "selected":
-            selected = np.flatnonzero(selection.code)
             explained = list(
                 _explain_selected(parts, profiles, model, selected, preds.item_id.index[selected])
             )
@@ -309,6 +313,7 @@ def score_file(
         selection,
         keys,
         _in_schema_order(ignored),
+        details,
     )
 
 
@@ -354,6 +359,21 @@ def _predict_parts(
         pd.concat(keys) if secret is not None else None,
         explained,
     )
+
+
+def _selected_details(parts: list[Path], positions: np.ndarray, labels: pd.Index) -> pd.DataFrame:
+    """The bench columns of the rows at ``positions`` (file order), read back a part at a time."""
+    frames = []
+    start = 0
+    for part in parts:
+        size = pq.ParquetFile(part).metadata.num_rows
+        mine = (positions >= start) & (positions < start + size)
+        if mine.any():
+            names = [c for c in BENCH_COLUMNS if c in pq.ParquetFile(part).schema_arrow.names]
+            table = pq.read_table(part, columns=names).take(positions[mine] - start)
+            frames.append(table.to_pandas().set_axis(labels[mine]))
+        start += size
+    return pd.concat(frames) if frames else pd.DataFrame(columns=list(BENCH_COLUMNS))
 
 
 def _explain_selected(

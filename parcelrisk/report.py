@@ -234,6 +234,12 @@ th{background:#f2f4f7;cursor:pointer;user-select:none}tr:nth-child(even){backgro
 .kpi{display:inline-block;margin-right:24px}.kpi b{font-size:1.4em;display:block}
 .band-high{color:#b00020;font-weight:600}.band-medium{color:#b26a00}.band-low{color:#2e7d32}
 input#filter{padding:4px;width:320px;margin:8px 0}.note{color:#555;font-size:.85em}
+.sheet{border:1px solid #bbb;padding:12px 16px;margin:16px 0;max-width:780px;break-inside:avoid}
+.sheet h3{margin:0 0 8px}.sheet dl{display:grid;grid-template-columns:12em 1fr;gap:2px 12px;margin:0 0 8px}
+.sheet dt{color:#555}.sheet dd{margin:0}.sheet ol{margin:4px 0 0 1.2em;padding:0}
+.summary td:first-child{color:#555}
+@media print{body{margin:0;max-width:none}#filter,.screen-only{display:none}
+.sheet{break-before:page;border:none;padding:0;max-width:none}h2{break-after:avoid}}
 """
 
 _JS = """
@@ -266,7 +272,12 @@ def _e(value: Any) -> str:
 
 def _histogram_svg(scores: pd.Series, cut: float | None) -> str:
     width, height, bins = 640, 180, 40
-    counts, edges = np.histogram(scores.to_numpy(dtype=float), bins=bins, range=(0.0, 1.0))
+    values = scores.to_numpy(dtype=float)
+    # Scores of a 0.3%-prevalence day sit far below 1: the axis ends just past the highest one,
+    # so the bins and the capacity cut are not squeezed against the left edge.
+    hi = float(min(1.0, max(float(np.nanmax(values)) if len(values) else 0.0, cut or 0.0) * 1.05))
+    hi = hi if hi > 0 else 1.0
+    counts, edges = np.histogram(values, bins=bins, range=(0.0, hi))
     logc = np.log10(counts + 1)
     top = logc.max() or 1.0
     bar_w = width / bins
@@ -277,12 +288,18 @@ def _histogram_svg(scores: pd.Series, cut: float | None) -> str:
     )
     line = ""
     if cut is not None:
-        x = cut * width
+        x = cut / hi * width
         line = (
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{height - 20}" stroke="#b00020" stroke-dasharray="4"/>'
             f'<text x="{x + 4:.1f}" y="12" font-size="11" fill="#b00020">capacity cut {cut:.3f}</text>'
         )
-    axis = f'<text x="0" y="{height - 4}" font-size="11">0</text><text x="{width - 10}" y="{height - 4}" font-size="11">1</text>'
+    peak = int(counts.max()) if len(counts) else 0
+    axis = (
+        f'<text x="0" y="{height - 4}" font-size="11">score 0</text>'
+        f'<text x="{width - 40}" y="{height - 4}" font-size="11">{hi:.3f}</text>'
+        f'<text x="2" y="22" font-size="11">{peak:,} items</text>'
+        f'<text x="2" y="{height - 24}" font-size="11">1 item</text>'
+    )
     return f'<svg width="{width}" height="{height}" role="img" aria-label="score distribution">{bars}{line}{axis}</svg>'
 
 
@@ -335,6 +352,124 @@ def _waterfall_svg(contrib: pd.Series, bias: float, labels: dict[str, str] | Non
     return f'<svg width="{label_w + plot_w + 90}" height="{total_h}" role="img" aria-label="contributions">{"".join(parts)}</svg>'
 
 
+#: What a control item's first reason says instead of the model's reasons.
+CONTROL_TEXT = (
+    "Random control: drawn at random from the items the model did not pick, so that the unit "
+    "can measure what the model misses. Inspect it as thoroughly as any other item."
+)
+
+
+def _why_text(row: Any) -> str:
+    if row.selection_reason == "control":
+        return CONTROL_TEXT
+    return "" if row.reason_1 is None or pd.isna(row.reason_1) else str(row.reason_1)
+
+
+def _text(value: Any) -> str:
+    return (
+        ""
+        if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+        else str(value)
+    )
+
+
+def _bench_records(bench: pd.DataFrame) -> list[dict[str, str]]:
+    """The selected items' own data as the strings the table and the sheets show."""
+    out = []
+    for rec in bench.to_dict("records"):
+        weight = rec.get("gross_weight_kg")
+        value = rec.get("declared_value")
+        origin, sender = _text(rec.get("origin_country")), _text(rec.get("sender_country"))
+        out.append(
+            {
+                "description": _text(rec.get("description")),
+                "hs_code": _text(rec.get("hs_code")) or "none declared",
+                "quantity": _text(rec.get("quantity")),
+                "weight": "" if _text(weight) == "" else f"{float(weight):.3f} kg",
+                "weight_v": _text(weight),
+                "value": (
+                    ""
+                    if _text(value) == ""
+                    else f"{float(value):.2f} {_text(rec.get('currency'))}".strip()
+                ),
+                "origin": f"{origin or 'not declared'} ({sender or '?'})",
+                "destination": _text(rec.get("recipient_country")),
+                "service": _text(rec.get("service")),
+                "operator": _text(rec.get("operator")),
+                "category": _text(rec.get("item_category")),
+            }
+        )
+    return out
+
+
+def _sheet_html(row: Any, d: dict[str, str]) -> str:
+    """A printable inspection sheet: the item's own data and what to look for, in plain words."""
+    if row.selection_reason == "control":
+        why = f"random control (probability of being drawn {row.selection_propensity:.2%})"
+        look = [CONTROL_TEXT]
+    else:
+        why = f"{row.selection_reason}: risk score {row.risk_score:.3f}, rank {row.risk_rank}"
+        look = [_text(t) for t in (row.reason_1, row.reason_2, row.reason_3) if _text(t)]
+    fields = [
+        ("Selected", why),
+        ("Description", d["description"]),
+        ("HS code", d["hs_code"]),
+        ("Quantity", d["quantity"]),
+        ("Declared value", d["value"]),
+        ("Gross weight", d["weight"]),
+        ("CN23 category", d["category"]),
+        ("Service, operator", f"{d['service']}, {d['operator']}".strip(", ")),
+        ("Origin (sender country)", d["origin"]),
+        ("Destination", d["destination"]),
+    ]
+    if _text(row.data_quality_reason):
+        fields.append(("Data quality", _text(row.data_quality_reason)))
+    items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in fields)
+    reasons = "".join(f"<li>{_e(t)}</li>" for t in look) or "<li>No reason was computed.</li>"
+    return (
+        f'<section class="sheet" data-item="{_e(row.item_id)}"><h3>Inspection sheet: item '
+        f"{_e(row.item_id)}</h3><dl>{items}</dl><p><b>What to look for</b></p><ol>{reasons}</ol>"
+        '<p class="note">Check each reason against the parcel in hand. Result (seizure / no '
+        "finding), date and officer go back to the unit: <code>parcelrisk outcomes add</code>.</p>"
+        "</section>"
+    )
+
+
+def _day_summary(
+    result: ScoreResult | FileScore, selected: pd.DataFrame, cut: float | None, expected: str
+) -> str:
+    """The analyst's one-page view: capacity, selection by source, referrals, hit rate, reasons."""
+    opts = getattr(result, "options", None)
+    n = max(result.n_scored, 1)
+    if opts is not None and opts.capacity is not None:
+        capacity = f"{opts.capacity:,} items (--capacity)"
+    elif opts is not None and opts.budget is not None:
+        capacity = f"{opts.budget:.1%} of the day's items (--budget): {len(selected):,} of {n:,}"
+    else:
+        capacity = f"{len(selected):,} of {n:,} items ({len(selected) / n:.1%})"
+    sources = selected["selection_reason"].value_counts()
+    by_source = ", ".join(f"{sources.get(k, 0):,} {k}" for k in ("model", "control", "watchlist"))
+    long = result.explanations
+    top = ""
+    if len(long) and {"row", "rank", "reason"} <= set(long.columns):
+        firsts = long[(long["rank"] == 1) & long["row"].isin(selected.index)]
+        counts = firsts["reason"].value_counts().head(5)
+        top = "; ".join(f"{str(k).replace('_', ' ')} ({v})" for k, v in counts.items())
+    cut_text = (
+        f"lowest risk score the model selected: {cut:.3f}" if cut is not None else "no model picks"
+    )
+    rows = [
+        ("Capacity", capacity),
+        ("Selected, by source", by_source),
+        ("Where the cut fell", cut_text),
+        ("Data-quality referrals", f"{result.n_referrals:,} (ask the operator for better data)"),
+        ("Expected hit rate (unbiased)", expected),
+        ("Most frequent first reason", top or "none computed"),
+    ]
+    cells = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rows)
+    return f'<h2>Day summary</h2><table class="summary">{cells}</table>'
+
+
 def render_report(
     result: ScoreResult | FileScore,
     model: ParcelRiskModel,
@@ -354,16 +489,28 @@ def render_report(
     meta = model.metadata
     share = len(selected) / max(result.n_scored, 1)
     expected, expected_note = expected_hit_rate(meta, share)
+    details = getattr(result, "details", None)
+    bench = (
+        details.reindex(selected.index)
+        if details is not None and len(details)
+        else pd.DataFrame(index=selected.index)
+    )
     rows_html = []
-    for r in selected.itertuples():
+    sheets = []
+    for r, d in zip(selected.itertuples(), _bench_records(bench), strict=True):
         rows_html.append(
             "<tr>"
             f'<td data-v="{r.risk_rank}">{r.risk_rank}</td><td>{_e(r.item_id)}</td>'
+            f"<td>{_e(d['description'])}</td>"
+            f'<td data-v="{_e(d["weight_v"])}">{_e(d["weight"])}</td><td>{_e(d["value"])}</td>'
+            f"<td>{_e(d['origin'])}</td><td>{_e(d['service'])}</td><td>{_e(d['operator'])}</td>"
             f'<td data-v="{r.risk_score:.6f}">{r.risk_score:.3f}</td>'
             f'<td class="band-{_e(r.risk_band)}">{_e(r.risk_band)}</td><td>{_e(r.selection_reason)}</td>'
-            f"<td>{_e(r.reason_1)}</td><td>{_e(r.reason_2)}</td><td>{_e(r.reason_3)}</td>"
+            f"<td>{_e(_why_text(r))}</td><td>{_e(r.reason_2)}</td><td>{_e(r.reason_3)}</td>"
             f"<td>{_e(r.data_quality_reason)}</td></tr>"
         )
+        sheets.append(_sheet_html(r, d))
+    summary_html = _day_summary(result, selected, cut, expected)
     waterfalls = []
     if len(result.contributions):
         grouped = group_contributions(result.contributions, load_templates_for(model))
@@ -405,6 +552,7 @@ def render_report(
 <div><span class="kpi"><b>{rows_read:,}</b>rows read</span><span class="kpi"><b>{result.n_scored:,}</b>scored</span>
 <span class="kpi"><b>{len(rejects):,}</b>rejected</span><span class="kpi"><b>{len(selected):,}</b>selected</span>
 <span class="kpi"><b>{result.n_referrals:,}</b>data-quality referrals</span></div>
+{summary_html}
 <h2>Model</h2>
 <p>Version <code>{_e(model.version)}</code>, trained on {_e(window.get("first_day", "?"))} to {_e(window.get("last_day", "?"))}.
 Expected hit rate: <b id="expected-hit-rate">{_e(expected)}</b>.</p>
@@ -416,7 +564,8 @@ Expected hit rate: <b id="expected-hit-rate">{_e(expected)}</b>.</p>
 {_histogram_svg(result.risk_scores, cut)}
 <h2>Selected items</h2>
 <input id="filter" type="search" placeholder="Filter the table" aria-label="filter">
-<table id="selected"><thead><tr><th>rank</th><th>item</th><th>score</th><th>band</th><th>selection</th>
+<table id="selected"><thead><tr><th>rank</th><th>item</th><th>description</th><th>weight</th><th>declared value</th>
+<th>origin (sender)</th><th>service</th><th>operator</th><th>score</th><th>band</th><th>selection</th>
 <th>reason 1</th><th>reason 2</th><th>reason 3</th><th>data quality</th></tr></thead>
 <tbody>{"".join(rows_html)}</tbody></table>
 <h2>Why the top items were flagged</h2>
@@ -424,6 +573,9 @@ Expected hit rate: <b id="expected-hit-rate">{_e(expected)}</b>.</p>
 {"".join(waterfalls) or "<p>No explanations were computed.</p>"}
 <h2>Rejected rows</h2>
 {reject_summary}
+<h2>Inspection sheets</h2>
+<p class="note screen-only">One sheet per selected item, in rank order; printed, each starts on a new page.</p>
+{"".join(sheets) or "<p>No item was selected.</p>"}
 <script>{_JS}</script>
 </body></html>
 """

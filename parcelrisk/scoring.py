@@ -110,6 +110,8 @@ class ScoreResult:
     explanations: pd.DataFrame  # long format, see explain.explain_long
     contributions: pd.DataFrame  # grouped log-odds contributions of explained items
     margins: pd.Series | None = None  # booster log-odds per row (the ranking score)
+    #: The selected rows' own data for the inspection sheets (:data:`BENCH_COLUMNS`).
+    details: pd.DataFrame | None = None
 
     def decisions(self) -> pd.DataFrame:
         """What this run decided, per item, for the history store (:func:`decision_frame`)."""
@@ -439,7 +441,39 @@ def score_frame(
     selection = select(preds.margin, preds.item_id, preds.watchlisted, opts)
     rows = explain_rows(preds, selection[0].notna().to_numpy(), opts)
     long, contrib = explain(valid.loc[rows], features.loc[rows], context.subset(rows), model)
-    return ScoreResult(assemble(preds, selection, long, model, opts), long, contrib, preds.margin)
+    chosen = valid.index[selection[0].notna().to_numpy()]
+    return ScoreResult(
+        assemble(preds, selection, long, model, opts),
+        long,
+        contrib,
+        preds.margin,
+        bench_details(valid.loc[chosen]),
+    )
+
+
+#: What an officer checks against the parcel in hand: the item's own declared data, never a
+#: name, address, phone or e-mail (the report may be pseudonymised; these columns are not
+#: personal data).
+BENCH_COLUMNS = (
+    "item_id",
+    "description",
+    "hs_code",
+    "quantity",
+    "declared_value",
+    "currency",
+    "gross_weight_kg",
+    "item_category",
+    "service",
+    "operator",
+    "origin_country",
+    "sender_country",
+    "recipient_country",
+)
+
+
+def bench_details(rows: pd.DataFrame) -> pd.DataFrame:
+    """The :data:`BENCH_COLUMNS` of validated rows (absent optional columns left out)."""
+    return rows[[c for c in BENCH_COLUMNS if c in rows.columns]].copy()
 
 
 #: Columns of :func:`decision_frame` (what :meth:`parcelrisk.store.HistoryStore.add_decisions` keeps).

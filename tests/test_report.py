@@ -103,6 +103,12 @@ def test_report_renders_in_chromium_with_all_selected_rows(report, tmp_path):
     shot = tmp_path / "report.png"
     _chromium(tmp_path, "--window-size=1400,1800", f"--screenshot={shot}", html.as_uri())
     assert shot.is_file() and shot.stat().st_size > 10_000
+    # Printed (A4 is Chromium's default paper outside the US locale; the sheets break pages):
+    # one page per inspection sheet at least, after the day summary.
+    pdf = tmp_path / "report.pdf"
+    _chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", html.as_uri())
+    pages = len(re.findall(rb"/Type\s*/Page\b", pdf.read_bytes()))
+    assert pages > int(scored["selected"].sum()), pages
 
 
 def test_waterfalls_speak_the_reasons_words_and_odds(report):
@@ -121,3 +127,34 @@ def test_waterfalls_speak_the_reasons_words_and_odds(report):
     values = [v for v in shown if v.startswith("odds ")]
     assert values and all(re.fullmatch(r"odds [x/]\d+\.\d", v) for v in values)
     assert not any(re.fullmatch(r"[+-]\d+\.\d\d", v) for v in shown)  # no raw log-odds
+
+
+def test_every_selected_item_has_an_inspection_sheet_with_its_own_data(report):
+    """Issue 19.12: one printable sheet per selected item with its description, weight, value,
+    origin and reasons (control items say why they were drawn instead)."""
+    import html as html_lib
+
+    from parcelrisk.report import CONTROL_TEXT
+
+    html, scored = report
+    raw = html.read_text(encoding="utf-8")
+    text = html_lib.unescape(raw)
+    manifest = pd.read_csv(html.parent / "today.csv", dtype=str).set_index("item_id")
+    sheets = {
+        html_lib.unescape(item): html_lib.unescape(body)
+        for item, body in re.findall(
+            r'<section class="sheet" data-item="(.*?)">(.*?)</section>', raw, re.S
+        )
+    }
+    selected = scored[scored["selected"]]
+    assert len(sheets) == len(selected) == 40
+    for row in selected.itertuples():
+        sheet = sheets[str(row.item_id)]
+        item = manifest.loc[str(row.item_id)]
+        assert str(item["description"]) in sheet
+        assert f"{float(item['gross_weight_kg']):.3f} kg" in sheet
+        assert f"{float(item['declared_value']):.2f}" in sheet
+        assert str(item["origin_country"]) in sheet
+        expected = CONTROL_TEXT if row.selection_reason == "control" else str(row.reason_1)
+        assert expected in sheet
+    assert "Day summary" in text and "Where the cut fell" in text
