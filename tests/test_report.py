@@ -105,6 +105,9 @@ def test_report_renders_in_chromium_with_all_selected_rows(report, tmp_path):
     assert shot.is_file() and shot.stat().st_size > 10_000
     # Printed (A4 is Chromium's default paper outside the US locale; the sheets break pages):
     # one page per inspection sheet at least, after the day summary.
+    a4 = tmp_path / "report-a4.png"  # an A4 page's width at 96 dpi: the table and sheets fit
+    _chromium(tmp_path, "--window-size=794,1123", f"--screenshot={a4}", html.as_uri())
+    assert a4.is_file() and a4.stat().st_size > 10_000
     pdf = tmp_path / "report.pdf"
     _chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", html.as_uri())
     pages = len(re.findall(rb"/Type\s*/Page\b", pdf.read_bytes()))
