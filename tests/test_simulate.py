@@ -209,3 +209,25 @@ def test_model_policies_train_register_and_run(tmp_path: Path) -> None:
     assert shares and {s["share"] for s in shares} <= {0.02, 0.05, 0.10, 0.20}
     adaptive = decisions[decisions["policy"].eq("adaptive")]
     assert set(adaptive["control_share"]) <= {0.02, 0.05, 0.10, 0.20}
+
+
+def test_model_policies_start_from_the_initial_model(tmp_path: Path) -> None:
+    """With --initial-model (default: the shipped model) a unit scores with it from day 0;
+    with 'none' it runs the rules until its own labels can train a model."""
+    import parcelrisk
+
+    shipped = parcelrisk.load_model().version
+    for initial, expect in (("", None), (str(parcelrisk.DEFAULT_MODEL_DIR), shipped)):
+        out = tmp_path / f"sim-{bool(initial)}"
+        _simulate(
+            out,
+            *("--weeks", "1", "--items-per-day", "300", "--seed", "9"),
+            *("--policies", "static", "--initial-model", initial or "none"),
+        )
+        decisions = pd.read_parquet(out / "decisions.parquet")
+        day0 = decisions[decisions["day_index"].eq(0)]
+        versions = set(day0["model_version"].dropna().astype(str)) - {"", "rules"}
+        if expect is None:
+            assert shipped not in versions
+        else:
+            assert versions == {expect}
