@@ -622,7 +622,7 @@ def off_policy_leakage(
 #: The estimator the report and the model card lead with, and the one ``promote`` decides on:
 #: IPS, unbiased with its Fay-Feuer interval. SNIPS had the tightest intervals in the simulated
 #: logs of tests/test_estimation.py, but on the v2 world's legacy logs (600,000 items, test days
-#: of the shipped model) its interval at 2% (1.0%-2.9%) missed the truth (about 4.4% of the
+#: of the shipped model) its interval at 2% (1.0%-2.9%) missed the truth (4.8% of the
 #: picks would be found on inspection), and so did DR's, whose point value fell below zero
 #: there; IPS's (1.3%-9.9%) covered it. An interval that covers beats a narrow one.
 HEADLINE = "ips"
