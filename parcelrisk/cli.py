@@ -450,6 +450,8 @@ def _estimates_table(rows: list[dict[str, Any]], title: str) -> Table:
 
 def _read_decision_log(path: Path) -> pd.DataFrame:
     """A decision log file (.parquet or .csv), as the history store or a scoring run writes it."""
+    import pandas as pd
+
     try:
         if path.suffix.lower() == ".parquet":
             return pd.read_parquet(path)
@@ -555,6 +557,8 @@ def _evaluate_off_policy(
 ) -> None:
     """``evaluate --off-policy``: IPS, SNIPS, DR with intervals and ESS for one model at capacity."""
     import json
+
+    import pandas as pd
 
     from parcelrisk.api import resolve_model
     from parcelrisk.estimation import decision_log_from_labels, off_policy, off_policy_leakage

@@ -89,11 +89,13 @@ def _number(value: Any) -> float | None:
 
 
 def _case_applies(case: dict[str, Any], values: dict[str, Any]) -> bool:
-    """One ``cases`` entry of a template: ``missing: true``, ``at_most: x`` or ``at_least: x``."""
+    """One ``cases`` entry: ``missing: true``, ``equals: v``, ``at_most: x`` or ``at_least: x``."""
     value = values.get(case["feature"])
     blank = _missing(value) or (isinstance(value, str) and not value.strip())
     if case.get("missing"):
         return blank
+    if "equals" in case:
+        return not blank and str(value) == str(case["equals"])
     number = _number(value)
     if number is None:
         return False

@@ -357,7 +357,7 @@ def promote(window: pd.DataFrame, capacity: float = 0.02, force: bool = False) -
     log = decision_log_from_labels(window)
     logged = int((log["selected"] & log["outcome"].notna()).sum())
     basis = (
-        f"decided on the off-policy {DECISION.upper()} (doubly robust) estimate of the hit rate at {capacity:.1%} "
+        f"decided on the off-policy {DECISION.upper()} (inverse-propensity) estimate of the hit rate at {capacity:.1%} "
         f"capacity, both models on the same {logged:,} logged inspections of {len(window):,} items"
     )
     better = champ_scores is None or chal_scores["hit_rate"] >= champ_scores["hit_rate"]

@@ -38,7 +38,7 @@ def test_training_keeps_unbiased_estimates_and_the_card_shows_them(trained):
     card = model_card(trained)
     assert "## Unbiased estimates on the test days" in card
     assert BIASED_NOTE in card
-    assert "hit rate (SNIPS)" in card
+    assert "hit rate (IPS)" in card
 
 
 def test_report_headline_is_the_unbiased_estimate_and_the_inspected_figure_is_labelled(

@@ -88,7 +88,7 @@ def test_promotion_refuses_a_worse_challenger_unless_forced(
         assert decision.promoted  # equal is "at least as good"
         assert set(decision.comparison["alias"]) == {"challenger", "champion"}
         assert decision.comparison["hit_rate"].nunique() == 1
-        assert "off-policy DR (doubly robust) estimate" in decision.basis
+        assert "off-policy IPS (inverse-propensity) estimate" in decision.basis
         assert client.get_model_version_by_alias(REGISTERED_NAME, "champion").version != champion
     finally:
         os.chdir(old)
