@@ -47,6 +47,7 @@ from parcelrisk.scoring import (
     _check_options,
     _uniform,
     assemble,
+    bench_details,
     empty_scored,
     explain,
     now_utc,
@@ -288,11 +289,17 @@ def score_file(
         )
         del draw
         selected = np.flatnonzero(selection.code)
-        details = _selected_details(parts, selected, preds.item_id.index[selected])
-        if opts.explain == "selected":
-            explained = list(
-                _explain_selected(parts, profiles, model, selected, preds.item_id.index[selected])
+        labels = preds.item_id.index[selected]
+        if opts.explain == "selected":  # the sheets' data comes from the rows read to explain
+            picks: list[pd.DataFrame] = []
+            explained = list(_explain_selected(parts, profiles, model, selected, labels, picks))
+            details = (
+                bench_details(pd.concat(picks))
+                if picks
+                else pd.DataFrame(columns=list(BENCH_COLUMNS))
             )
+        else:
+            details = _selected_details(parts, selected, labels)
     long, contrib = (
         (
             pd.concat([e[0] for e in explained], ignore_index=True),
@@ -361,19 +368,39 @@ def _predict_parts(
     )
 
 
-def _selected_details(parts: list[Path], positions: np.ndarray, labels: pd.Index) -> pd.DataFrame:
-    """The bench columns of the rows at ``positions`` (file order), read back a part at a time."""
-    frames = []
+def _rows_at(
+    parts: list[Path], positions: np.ndarray, columns: list[str] | None = None
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, pd.DataFrame]]:
+    """Per part holding some of ``positions`` (file order): (start, size, mask, local, rows).
+
+    Only the rows asked for (2% of a part) go from Arrow to pandas.
+    """
     start = 0
     for part in parts:
         size = pq.ParquetFile(part).metadata.num_rows
         mine = (positions >= start) & (positions < start + size)
-        if mine.any():
-            names = [c for c in BENCH_COLUMNS if c in pq.ParquetFile(part).schema_arrow.names]
-            table = pq.read_table(part, columns=names).take(positions[mine] - start)
-            frames.append(table.to_pandas().set_axis(labels[mine]))
+        local = positions[mine] - start
+        if len(local):
+            yield (
+                start,
+                size,
+                mine,
+                local,
+                pq.read_table(part, columns=columns).take(local).to_pandas(),
+            )
         start += size
-    return pd.concat(frames) if frames else pd.DataFrame(columns=list(BENCH_COLUMNS))
+
+
+def _selected_details(parts: list[Path], positions: np.ndarray, labels: pd.Index) -> pd.DataFrame:
+    """The bench columns of the rows at ``positions`` (file order), labelled ``labels``."""
+    if not len(positions):
+        return pd.DataFrame(columns=list(BENCH_COLUMNS))
+    present = set(pq.ParquetFile(parts[0]).schema_arrow.names)
+    names = [c for c in BENCH_COLUMNS if c in present]
+    frames = [
+        rows.set_axis(labels[mine]) for _, _, mine, _, rows in _rows_at(parts, positions, names)
+    ]
+    return pd.concat(frames)
 
 
 def _explain_selected(
@@ -382,29 +409,25 @@ def _explain_selected(
     model: ParcelRiskModel,
     positions: np.ndarray,
     labels: pd.Index,
+    picks: list[pd.DataFrame] | None = None,
 ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
     """(reasons, contributions) of the rows at ``positions`` (file order, labelled ``labels``).
 
     Features are recomputed for these rows only, a part at a time: they are row
     by row given the profiles (tested), and holding every candidate's features
-    through pass 2 cost about 1 KB a row.
+    through pass 2 cost about 1 KB a row. The rows read are appended to ``picks``.
     """
-    start = 0
-    for part in parts:
-        size = pq.ParquetFile(part).metadata.num_rows
-        mine = (positions >= start) & (positions < start + size)
-        local = positions[mine] - start
-        if len(local):
-            # only the rows needed (2% of a part) go from Arrow to pandas
-            picked = pq.read_table(part).take(local).to_pandas().set_axis(labels[mine])
-            profile = (
-                profiles.rows(start, pd.RangeIndex(size)).iloc[local].set_axis(picked.index)
-                if profiles is not None
-                else None
-            )
-            features, context = model.features.transform_with_context(picked, profile)
-            yield explain(picked, features, context, model)
-        start += size
+    for start, size, mine, local, rows in _rows_at(parts, positions):
+        picked = rows.set_axis(labels[mine])
+        if picks is not None:
+            picks.append(picked)
+        profile = (
+            profiles.rows(start, pd.RangeIndex(size)).iloc[local].set_axis(picked.index)
+            if profiles is not None
+            else None
+        )
+        features, context = model.features.transform_with_context(picked, profile)
+        yield explain(picked, features, context, model)
 
 
 def _concat_rejects(rejects: list[pd.DataFrame]) -> pd.DataFrame:
