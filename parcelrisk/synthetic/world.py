@@ -590,28 +590,9 @@ def generate_manifest(
 ) -> pd.DataFrame:
     """A synthetic manifest of ``rows`` items over ``days`` days from ``start`` (UTC).
 
-    One :class:`World` run day by day, inspected by the legacy policy
-    (``features/legacy_targeting_rules.yaml``) whose seizures the actors react to
-    (:func:`legacy_run` also returns the world, for its actor table and reaction log).
-
-    Parameters
-    ----------
-    rows : number of items (exact), spread over the days by the weekday and yearly profiles.
-    seed : random seed; the same seed gives the same frame (and the same file bytes).
-    start, days : first day (``YYYY-MM-DD`` or a date) and number of days.
-    labels : add the inspection columns (:class:`~parcelrisk.schema.LabelSchema`), including
-        ``selection_propensity``, the exact probability that the legacy policy inspected the item.
-    truth : add the truth columns (:class:`~parcelrisk.schema.TruthSchema`; evaluation only).
-    illicit_rate, pattern_shares : prevalence and pattern mix (defaults: the constants).
-    day_weights : relative volume of each day (multiplies the volume profile).
-    policy_path : legacy targeting policy (default ``features/legacy_targeting_rules.yaml``).
-    config : other world parameters (:class:`WorldConfig`).
-
-    Returns
-    -------
-    DataFrame sorted by ``declared_at``, manifest columns in schema order, then label and truth
-    columns. The legacy inspections run whether or not ``labels`` is set, so the manifest
-    columns are the same with or without labels and truth.
+    The frame of :func:`legacy_run` (same parameters, documented there): one :class:`World`
+    run day by day, inspected by the legacy policy whose seizures the actors react to.
+    ``legacy_run`` also returns the world, for its actor table and reaction log.
     """
     frame, _ = legacy_run(
         rows, seed, start, days, labels=labels, truth=truth, illicit_rate=illicit_rate,
