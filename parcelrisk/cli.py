@@ -677,19 +677,26 @@ def promote(
         float, typer.Option("--capacity", min=0.0, max=1.0, help="Share of items inspected.")
     ] = 0.02,
     force: Annotated[
-        bool, typer.Option("--force", help="Promote even if the challenger is worse (logged).")
+        bool,
+        typer.Option("--force", help="Promote even without evidence that it is better (logged)."),
     ] = False,
+    store: StoreOption = None,
+    no_store: NoStoreOption = False,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
 ) -> None:
-    """Move @champion to @challenger if its off-policy hit rate at capacity is at least as good.
+    """Move @champion to @challenger if it finds more at capacity, with evidence.
 
-    Exits 3 when it refuses (the champion stays).
+    Both models score the window with the history store (as in service) and are
+    judged on its logged inspections: promoted when the one-sided 95% lower bound
+    of the paired off-policy difference of hit rates is above zero. Exits 3 when it
+    refuses (the champion stays).
     """
     from parcelrisk.tracking import promote as promote_model
 
     valid, _rejects, _read = _read_valid(data, columns, encoding)
-    decision = promote_model(valid, capacity=capacity, force=force)
+    with _maybe_store(store, no_store) as history:
+        decision = promote_model(valid, capacity=capacity, force=force, store=history)
     table = Table(title=f"Challenger vs champion at {capacity:.1%} capacity")
     for name in decision.comparison.columns:
         table.add_column(str(name))
@@ -698,11 +705,13 @@ def promote(
     out.print(table)
     out.print(decision.basis, soft_wrap=True)
     if decision.forced:
-        out.print("promoted by --force: @champion -> challenger, although the champion is better")
+        out.print(
+            "promoted by --force: @champion -> challenger, without evidence that it is better"
+        )
     elif decision.promoted:
         out.print("promoted: @champion -> challenger")
     else:
-        out.print("not promoted: the champion's estimate is better; @champion unchanged")
+        out.print("not promoted: no evidence that the challenger finds more; @champion unchanged")
         raise typer.Exit(EXIT_REFUSED)
 
 

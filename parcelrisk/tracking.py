@@ -24,6 +24,8 @@ __all__ = [
     "configure_tracking",
     "log_training",
     "promote",
+    "compare_models",
+    "PROMOTION_CONFIDENCE",
     "load_registered",
     "check_registered_folder",
     "REGISTERED_NAME",
@@ -273,9 +275,18 @@ def pyfunc_signature() -> tuple[Any, pd.DataFrame]:
     return ModelSignature(inputs=inputs), pd.DataFrame([EXAMPLE_ITEM])
 
 
+#: One-sided confidence with which a challenger must find more than the champion to replace it.
+PROMOTION_CONFIDENCE = 0.95
+
+
 @dataclass
 class PromotionResult:
-    """What ``promote`` decided and on what: off-policy estimates on the same logged window."""
+    """What ``promote`` decided and on what: off-policy estimates on the same logged window.
+
+    ``difference``: the paired IPS difference challenger - champion
+    (:func:`parcelrisk.estimation.off_policy_difference`; None when there was
+    nothing to beat).
+    """
 
     promoted: bool
     challenger: dict[str, Any]
@@ -283,29 +294,40 @@ class PromotionResult:
     comparison: pd.DataFrame
     basis: str = ""
     forced: bool = False
+    difference: dict[str, Any] | None = None
 
     @property
     def refused(self) -> bool:
         return not self.promoted
 
 
+def _margins(model: Any, window: pd.DataFrame) -> pd.Series:
+    """The model's ranking margins on the window's items (truth columns dropped first)."""
+    from parcelrisk.schema import TRUTH_COLUMNS
+    from parcelrisk.scoring import predict
+
+    data = window.drop(columns=[c for c in TRUTH_COLUMNS if c in window])
+    preds, _, _ = predict(data, model)
+    return preds.margin
+
+
 def _off_policy_at(model: Any, window: pd.DataFrame, capacity: float) -> dict[str, Any]:
     """A model's off-policy estimates at ``capacity`` on the window's logged inspections."""
+    return _estimates(window, _margins(model, window), capacity)
+
+
+def _estimates(window: pd.DataFrame, margin: pd.Series, capacity: float) -> dict[str, Any]:
     from parcelrisk.estimation import (
         DECISION,
         decision_log_from_labels,
         off_policy,
         off_policy_leakage,
     )
-    from parcelrisk.schema import TRUTH_COLUMNS
-    from parcelrisk.scoring import predict
 
-    data = window.drop(columns=[c for c in TRUTH_COLUMNS if c in window])
-    preds, _, _ = predict(data, model)
-    log = decision_log_from_labels(data)
-    est = off_policy(log, preds.margin, capacity)
+    log = decision_log_from_labels(window)
+    est = off_policy(log, margin, capacity)
     head = est[DECISION]
-    leak = off_policy_leakage(log, preds.margin, capacity)
+    leak = off_policy_leakage(log, margin, capacity)
     return {
         "hit_rate": head.value,
         "low": head.low,
@@ -318,14 +340,61 @@ def _off_policy_at(model: Any, window: pd.DataFrame, capacity: float) -> dict[st
     }
 
 
-def promote(window: pd.DataFrame, capacity: float = 0.02, force: bool = False) -> PromotionResult:
-    """Move @champion to @challenger if its off-policy hit rate at ``capacity`` is at least as good.
+def compare_models(
+    challenger: Any, champion: Any | None, window: pd.DataFrame, capacity: float
+) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None, bool]:
+    """Off-policy figures of both models on ``window`` and whether the challenger wins.
+
+    Returns (challenger figures, champion figures, paired difference, better).
+    The challenger is better only with evidence: the one-sided
+    :data:`PROMOTION_CONFIDENCE` lower bound of the paired IPS difference of hit
+    rates at ``capacity`` is above zero. A tie (two zeros) keeps the champion,
+    and so does a challenger whose picks the window never inspected. With no
+    champion, the challenger wins (there is nothing to keep).
+    """
+    from parcelrisk.estimation import decision_log_from_labels, off_policy_difference
+
+    chal_margin = _margins(challenger, window)
+    chal = _estimates(window, chal_margin, capacity)
+    if champion is None:
+        return chal, None, None, True
+    champ_margin = _margins(champion, window)
+    champ = _estimates(window, champ_margin, capacity)
+    diff = off_policy_difference(
+        decision_log_from_labels(window),
+        chal_margin,
+        champ_margin,
+        capacity,
+        confidence=PROMOTION_CONFIDENCE,
+    )
+    better = bool(diff.low > 0)  # NaN (no picks) compares False: keep the champion
+    return chal, champ, diff.as_dict(), better
+
+
+def promote(
+    window: pd.DataFrame,
+    capacity: float = 0.02,
+    force: bool = False,
+    incumbent: Any | None = None,
+    store: Any = None,
+) -> PromotionResult:
+    """Move @champion to @challenger if it finds more, with evidence, on the same logged window.
 
     Both models are judged on the same logged inspections of ``window`` (a
     labelled period neither trained on): what each one's top ``capacity`` of
-    every day would have found, estimated doubly robust with 1/propensity weights
-    (:data:`parcelrisk.estimation.DECISION`; unbiased, so it favours neither model), not the hit
-    rate among the inspected items, which favours whatever the old policy looked for.
+    every day would have found, estimated with 1/propensity weights (IPS,
+    :data:`parcelrisk.estimation.DECISION`: unbiased, so it favours neither model),
+    not the hit rate among the inspected items, which favours whatever the old
+    policy looked for. The rule (:func:`compare_models`): promote when the
+    one-sided 95% lower bound of the paired difference is above zero. Keeping a
+    model that works is the safe default: a new model changes what officers see,
+    and a comparison resting on a tie of zeros or one lucky find is not evidence.
+
+    ``incumbent``: the model in service when no version holds @champion yet (a
+    unit's starting model, e.g. the shipped one); the challenger must beat it the
+    same way. Without either, the first challenger is promoted. ``store``: the
+    history store both models score the window with, as they would in service
+    (without it their entity profiles see only the window itself).
     """
     import mlflow
 
@@ -344,23 +413,42 @@ def promote(window: pd.DataFrame, capacity: float = 0.02, force: bool = False) -
     except mlflow.exceptions.MlflowException:
         champion = None
     # never mlflow.pyfunc.load_model: it would import or unpickle what the version carries
-    chal_scores = _off_policy_at(
-        load_registered(f"models:/{REGISTERED_NAME}@challenger"), window, capacity
+    champ_model = (
+        load_registered(f"models:/{REGISTERED_NAME}@champion", store=store)
+        if champion
+        else incumbent
+    )
+    chal_scores, champ_scores, diff, better = compare_models(
+        load_registered(f"models:/{REGISTERED_NAME}@challenger", store=store),
+        champ_model,
+        window,
+        capacity,
     )
     rows = [{"alias": "challenger", "version": challenger.version, **chal_scores}]
-    champ_scores = None
-    if champion is not None:
-        champ_scores = _off_policy_at(
-            load_registered(f"models:/{REGISTERED_NAME}@champion"), window, capacity
+    if champ_scores is not None:
+        alias, version = (
+            ("champion", champion.version)
+            if champion
+            else ("incumbent", getattr(incumbent, "version", "?"))
         )
-        rows.append({"alias": "champion", "version": champion.version, **champ_scores})
+        rows.append({"alias": alias, "version": version, **champ_scores})
     log = decision_log_from_labels(window)
     logged = int((log["selected"] & log["outcome"].notna()).sum())
     basis = (
-        f"decided on the off-policy {DECISION.upper()} (inverse-propensity) estimate of the hit rate at {capacity:.1%} "
-        f"capacity, both models on the same {logged:,} logged inspections of {len(window):,} items"
+        f"decided on the off-policy {DECISION.upper()} (inverse-propensity) estimate of the hit "
+        f"rate at {capacity:.1%} capacity, both models on the same {logged:,} logged inspections "
+        f"of {len(window):,} items"
     )
-    better = champ_scores is None or chal_scores["hit_rate"] >= champ_scores["hit_rate"]
+    if diff is not None:
+        low, high = ("nan" if v is None else f"{v:+.4f}" for v in (diff["low"], diff["high"]))
+        value = "nan" if diff["value"] is None else f"{diff['value']:+.4f}"
+        basis += (
+            f"; challenger - champion = {value} (one-sided {PROMOTION_CONFIDENCE:.0%} bounds "
+            f"{low} to {high}, {diff['n']} discordant logged finds); the rule promotes only "
+            "when the lower bound is above zero"
+        )
+    else:
+        basis += "; no champion to beat"
     promoted = better or force
     if promoted:
         client.set_registered_model_alias(REGISTERED_NAME, "champion", challenger.version)
@@ -368,13 +456,14 @@ def promote(window: pd.DataFrame, capacity: float = 0.02, force: bool = False) -
             REGISTERED_NAME,
             challenger.version,
             "promotion",
-            ("forced" if (force and not better) else "at least as good") + f"; {basis}",
+            ("forced" if (force and not better) else "better with evidence") + f"; {basis}",
         )
     return PromotionResult(
         promoted,
         dict(rows[0]),
-        dict(rows[1]) if champion else None,
+        dict(rows[1]) if len(rows) > 1 else None,
         pd.DataFrame(rows),
         basis,
         bool(force and not better),
+        diff,
     )

@@ -66,7 +66,7 @@ def test_champion_loads_by_alias_and_scores_like_the_library(mlflow_home, model_
 
 
 @pytest.mark.slow
-def test_promotion_refuses_a_worse_challenger_unless_forced(
+def test_promotion_keeps_the_champion_on_a_tie_unless_forced(
     mlflow_home, trained, training_manifest
 ):
     import mlflow
@@ -85,10 +85,16 @@ def test_promotion_refuses_a_worse_challenger_unless_forced(
             card=model_card(trained),
         )
         decision = promote(window, capacity=0.02)
-        assert decision.promoted  # equal is "at least as good"
+        # The same model again: a tie is no evidence, the champion stays.
+        assert not decision.promoted and not decision.forced
         assert set(decision.comparison["alias"]) == {"challenger", "champion"}
         assert decision.comparison["hit_rate"].nunique() == 1
+        assert decision.difference["value"] == 0 and decision.difference["n"] == 0
         assert "off-policy IPS (inverse-propensity) estimate" in decision.basis
+        assert "lower bound is above zero" in decision.basis
+        assert client.get_model_version_by_alias(REGISTERED_NAME, "champion").version == champion
+        forced = promote(window, capacity=0.02, force=True)
+        assert forced.promoted and forced.forced
         assert client.get_model_version_by_alias(REGISTERED_NAME, "champion").version != champion
     finally:
         os.chdir(old)

@@ -32,7 +32,13 @@ import pandas as pd
 from parcelrisk.io import atomic_path, write_frame
 from parcelrisk.simulate.loop import SimulationConfig, TrainingCache, run_unit
 from parcelrisk.simulate.policies import POLICIES
-from parcelrisk.simulate.report import coverage, plot_all, summary_by_policy, weekly_table
+from parcelrisk.simulate.report import (
+    coverage,
+    off_policy_checks,
+    plot_all,
+    summary_by_policy,
+    weekly_table,
+)
 
 __all__ = ["SimulationConfig", "run_simulation", "combine_runs", "write_outputs", "POLICIES"]
 
@@ -99,6 +105,7 @@ def write_outputs(
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in config.__dict__.items()},
         "policies": summary_by_policy(decisions, weekly),
         "coverage": coverage(weekly),
+        "off_policy_checks": off_policy_checks(runs, decisions),
         "runs": runs,
         "outputs": ["decisions.parquet", "weekly.csv", *[p.name for p in plots]],
         "seconds": round(seconds, 1),

@@ -23,13 +23,13 @@ outcome is known by that morning, with the propensity of the decision as
 ``rule`` for targeted picks). The run is logged to the unit's own MLflow
 tracking store, registered as ``@challenger`` and promoted by
 :func:`parcelrisk.tracking.promote` on the challenger's test days (the latest
-days of its window, which it neither trained nor calibrated on); the policy
-then scores with ``models:/parcelrisk@champion`` loaded with the store. One
-addition to that rule: ``promote`` compares precision among the *inspected*
-items of each model's top picks; when none of the challenger's top picks was
-inspected (precision NaN: the window's inspections were chosen by the
-champion) there is no evidence against it, and the challenger, trained on the
-later labels, is promoted (``--force``, tagged so on the version).
+days of its window, which it neither trained nor calibrated on), both models
+scoring them with the unit's store: only when the paired off-policy difference
+of hit rates says, with one-sided 95% confidence, that the challenger finds
+more. Otherwise the model in service stays (the registered champion, or the
+unit's starting model). Each training also records the challenger's estimate
+beside the truth it estimates on the same items (:meth:`Unit.estimate_check`),
+which the run's summary turns into a coverage figure.
 """
 
 from __future__ import annotations
@@ -354,31 +354,29 @@ class Unit:
             )
             test_from = pd.Timestamp(result.model.metadata["split"]["test_from"], tz="UTC")
             window = frame[frame["declared_at"] >= test_from]
-            decision = promote(window, capacity=self.config.budget)
-            if decision.champion is None and current is not None:
-                # No registered champion yet, but the unit runs a starting model: the
-                # challenger must beat it by the same rule (off-policy DR on the window).
-                from parcelrisk.tracking import _off_policy_at
-
-                start = _off_policy_at(current, window, self.config.budget)
-                chal = decision.challenger or {}
-                if float(chal.get("hit_rate", 0.0)) < float(start["hit_rate"]):
-                    mlflow_client().delete_registered_model_alias(REGISTERED_NAME, "champion")
-                    self.events.append(
-                        {
-                            "day": day,
-                            "event": "kept_initial_model",
-                            "challenger": result.model.version,
-                            "challenger_figures": _figures(chal),
-                            "champion_figures": _figures(start),
-                            "seconds": round(time.perf_counter() - started, 1),
-                        }
-                    )
-                    return current
-            if not decision.promoted and _no_evidence(decision.challenger):
-                # The challenger's top items on the window were (almost) never inspected: the
-                # comparison is empty, not lost. The newer model, trained on later labels, wins.
-                decision = promote(window, capacity=self.config.budget, force=True)
+            registered = _has_champion()
+            decision = promote(
+                window,
+                capacity=self.config.budget,
+                incumbent=None if registered else current,
+                store=self.store,
+            )
+            check = self.estimate_check(window, result.model, decision.challenger)
+            if not decision.promoted and not registered:
+                # No registered champion: the unit's starting model stays in service.
+                self.events.append(
+                    {
+                        "day": day,
+                        "event": "kept_initial_model",
+                        "challenger": result.model.version,
+                        "challenger_figures": _figures(decision.challenger),
+                        "champion_figures": _figures(decision.champion or {}),
+                        "difference": decision.difference,
+                        "ope_check": check,
+                        "seconds": round(time.perf_counter() - started, 1),
+                    }
+                )
+                return current
             champion = resolve_model(f"models:/{REGISTERED_NAME}@champion", store=self.store)
         self.events.append(
             {
@@ -389,12 +387,49 @@ class Unit:
                 "promoted": bool(decision.promoted),
                 "challenger_figures": _figures(decision.challenger),
                 "champion_figures": _figures(decision.champion or {}),
+                "difference": decision.difference,
+                "ope_check": check,
                 "champion": champion.version,
                 "seizures_train": result.model.metadata["rows"]["seizures_train"],
                 "seconds": round(time.perf_counter() - started, 1),
             }
         )
         return champion
+
+    def estimate_check(
+        self, window: pd.DataFrame, model: Any, figures: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The challenger's off-policy estimate on the window beside the truth it estimates.
+
+        The truth is the share of the model's top ``budget`` items of each window
+        day that an inspection would find (``truth_found_if_inspected``, which the
+        unit never sees): exactly what the IPS estimate targets, on the same items.
+        """
+        from parcelrisk.estimation import candidate_picks, decision_log_from_labels
+        from parcelrisk.tracking import _margins
+
+        days = set(window["declared_at"].dt.strftime("%Y-%m-%d"))
+        logged = pd.concat(
+            [d for d in self.decisions if str(d["day"].iloc[0]) in days], ignore_index=True
+        )
+        found = logged.set_index("item_id")["truth_found_if_inspected"]
+        picks = candidate_picks(
+            decision_log_from_labels(window), _margins(model, window), self.config.budget
+        )
+        ids = window["item_id"].astype("str").to_numpy()[picks]
+        truth = float(found.reindex(ids).astype("float64").mean()) if len(ids) else float("nan")
+        low, high = (
+            float(figures.get("low", float("nan"))),
+            float(figures.get("high", float("nan"))),
+        )
+        return {
+            "estimate": float(figures.get("hit_rate", float("nan"))),
+            "low": low,
+            "high": high,
+            "truth": truth,
+            "covered": bool(low <= truth <= high),
+            "picks": int(picks.sum()),
+        }
 
     def decision_log(self) -> pd.DataFrame:
         return pd.concat(self.decisions, ignore_index=True)
@@ -405,18 +440,22 @@ class Unit:
             shutil.rmtree(self.folder / "days", ignore_errors=True)
 
 
-def _no_evidence(figures: dict[str, Any]) -> bool:
-    """True when promote's figure for the challenger rests on no inspected item (NaN)."""
-    for key in ("hit_rate", "precision"):  # the off-policy estimate, or the older precision
-        if key in figures:
-            value = figures[key]
-            return value is None or value != value
-    return False
-
-
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
     """The numbers promote compared (JSON-friendly)."""
     return {k: v for k, v in row.items() if isinstance(v, int | float) and k != "version"}
+
+
+def _has_champion() -> bool:
+    """True when the unit's registry has a version with the @champion alias."""
+    import mlflow
+
+    from parcelrisk.tracking import REGISTERED_NAME
+
+    try:
+        mlflow_client().get_model_version_by_alias(REGISTERED_NAME, "champion")
+    except mlflow.exceptions.MlflowException:
+        return False
+    return True
 
 
 def mlflow_client() -> Any:

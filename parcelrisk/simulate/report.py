@@ -33,7 +33,7 @@ import pandas as pd
 
 from parcelrisk import estimation
 
-__all__ = ["weekly_table", "coverage", "plot_all", "WEEKLY_COLUMNS"]
+__all__ = ["weekly_table", "coverage", "off_policy_checks", "plot_all", "WEEKLY_COLUMNS"]
 
 WEEKLY_COLUMNS = (
     "policy",
@@ -144,6 +144,63 @@ def coverage(weekly: pd.DataFrame) -> dict[str, dict[str, float]]:
             figures[f"{name}_coverage"] = float(ok[known].mean()) if known.any() else math.nan
         out[str(policy)] = figures
     return out
+
+
+def off_policy_checks(runs: list[dict[str, Any]], decisions: pd.DataFrame) -> dict[str, Any]:
+    """Each challenger's off-policy estimate, made from the logs of the model in service, vs truth.
+
+    Two checks per training (the ``ope_check`` of its event):
+
+    * ``covered``: the estimate's 95% interval holds the truth on the same window
+      items (the share of the challenger's top picks an inspection would find);
+    * ``realised_in_interval`` (promoted challengers only): the interval holds the
+      hit rate its own picks realised on truth in the days it then served
+      (``truth_found_if_inspected`` of its ``model`` picks), the on-policy result.
+    """
+    rows = []
+    for facts in runs:
+        for event in facts.get("events", []):
+            check = event.get("ope_check")
+            if not check:
+                continue
+            row = {
+                "policy": facts["policy"],
+                "seed": facts["seed"],
+                "day": event["day"],
+                "challenger": event.get("challenger"),
+                "promoted": bool(event.get("promoted", False)),
+                **check,
+            }
+            if row["promoted"]:
+                served = decisions[
+                    decisions["policy"].eq(facts["policy"])
+                    & decisions["seed"].eq(facts["seed"])
+                    & decisions["model_version"].eq(row["challenger"])
+                    & decisions["selection_reason"].eq("model")
+                ]
+                realised = (
+                    float(served["truth_found_if_inspected"].astype("float64").mean())
+                    if len(served)
+                    else math.nan
+                )
+                row["realised"] = realised
+                row["realised_picks"] = len(served)
+                row["realised_in_interval"] = bool(check["low"] <= realised <= check["high"])
+            rows.append(row)
+
+    def share(key: str, subset: list[dict[str, Any]]) -> float:
+        return float(np.mean([r[key] for r in subset])) if subset else math.nan
+
+    known = [r for r in rows if math.isfinite(r["truth"]) and math.isfinite(r["low"])]
+    served = [r for r in known if r.get("realised_picks")]
+    return {
+        "trainings": len(rows),
+        "covered_share": share("covered", known),
+        "covered_n": len(known),
+        "realised_in_interval_share": share("realised_in_interval", served),
+        "realised_n": len(served),
+        "checks": rows,
+    }
 
 
 def summary_by_policy(decisions: pd.DataFrame, weekly: pd.DataFrame) -> dict[str, Any]:
