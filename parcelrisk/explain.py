@@ -9,8 +9,10 @@ the largest lowering factors stay available in :func:`explain_long`.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,21 @@ QUOTABLE_FIELDS = (
 @dataclass(frozen=True)
 class ReasonTemplates:
     groups: list[dict[str, Any]]
+    #: plural -> singular nouns, used after the count 1 ("1 item", "1 different sender").
+    singular: dict[str, str] = field(default_factory=dict)
+
+    def agree(self, text: str) -> str:
+        """``text`` with every noun counted 1 in the singular ("received 1 items" -> "1 item").
+
+        >>> ReasonTemplates([], {"items": "item", "senders": "sender"}).agree(
+        ...     "received 1 items from 1 different senders, 11 items in all")
+        'received 1 item from 1 different sender, 11 items in all'
+        """
+        if not self.singular:
+            return text
+        return _singular_pattern(tuple(sorted(self.singular))).sub(
+            lambda m: f"{m.group(1)}{self.singular[m.group(2)]}", text
+        )
 
     def group_of(self, feature_names: list[str]) -> dict[str, str]:
         """feature -> reason group name (first matching group)."""
@@ -52,7 +69,14 @@ class ReasonTemplates:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"groups": self.groups}
+        return {"groups": self.groups, "singular": self.singular}
+
+
+@functools.lru_cache(maxsize=8)
+def _singular_pattern(plurals: tuple[str, ...]) -> re.Pattern[str]:
+    # "1" as a whole number, then at most one adjective ("different", "other", "earlier").
+    nouns = "|".join(map(re.escape, plurals))
+    return re.compile(rf"(?<![\d.,])(1 (?:[a-z]+ )?)({nouns})\b")
 
 
 def load_templates(path: str | Path | None = None) -> ReasonTemplates:
@@ -61,7 +85,7 @@ def load_templates(path: str | Path | None = None) -> ReasonTemplates:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{p}: cannot read reason templates ({exc})") from None
-    return ReasonTemplates(list(data["groups"]))
+    return ReasonTemplates(list(data["groups"]), dict(data.get("singular") or {}))
 
 
 def group_contributions(contrib: pd.DataFrame, templates: ReasonTemplates) -> pd.DataFrame:
@@ -268,6 +292,7 @@ def explain_long(
                 text = _render(groups_by_name[name], values, top_feature, meaning)
                 if text is None:  # no fact an officer could check: the next reason moves up
                     continue
+                text = templates.agree(text)
                 rank = rank + 1 if rank > 0 else 1
             else:
                 # Lowering factors: the templates assert risky facts, so state the fact as it is.

@@ -551,4 +551,4 @@ def load_templates_for(model: ParcelRiskModel) -> ReasonTemplates:
     stored = model.metadata.get("reason_templates")
     if not stored:
         raise ConfigError(f"{path}: no reason templates, and the model carries none")
-    return ReasonTemplates(stored["groups"])
+    return ReasonTemplates(stored["groups"], dict(stored.get("singular") or {}))

@@ -59,6 +59,20 @@ def test_raising_reasons_state_facts_not_zero_counts(day_reasons):
     assert not raising["text"].str.match(r"^1 items? to this recipient today").any()
 
 
+#: A count of one with a plural noun ("received 1 items from 1 different senders").
+ONE_PLURAL = re.compile(
+    r"(?<![\d.,])1 (?:other |earlier |different |optional )?"
+    r"(?:items|recipients|senders|names|fields|days)\b"
+)
+
+
+def test_a_count_of_one_takes_the_singular(day_reasons):
+    texts = day_reasons["text"].dropna()
+    assert texts.str.contains(r"(?<![\d.,])1 (?:\w+ )?item\b").any()  # the case occurs
+    wrong = texts[texts.str.contains(ONE_PLURAL)]
+    assert wrong.empty, wrong.head().tolist()
+
+
 def test_lowering_factors_are_sentences_not_feature_values(day_reasons):
     lowering = day_reasons[day_reasons["rank"] < 0]["text"]
     assert len(lowering) > 1_000
