@@ -78,8 +78,8 @@ M, T = ManifestSchema, TruthSchema
 class LinkageScores:
     """Precision and recall of one key against one truth (see the module docstring)."""
 
-    items: int
-    keyed_items: int  # items with a key (the others are singletons)
+    items: int  # items the B-cubed figures average over
+    keyed_items: int  # of those, items with a key (the others are singletons)
     truth_clusters: int
     key_clusters: int  # distinct keys, plus one per item without a key
     pairwise_precision: float
@@ -107,12 +107,20 @@ def _pairs(n: np.ndarray) -> float:
     return float(np.sum(n * (n - 1) / 2.0))
 
 
-def linkage_scores(keys: pd.Series | np.ndarray, truth: pd.Series | np.ndarray) -> LinkageScores:
+def linkage_scores(
+    keys: pd.Series | np.ndarray,
+    truth: pd.Series | np.ndarray,
+    among: np.ndarray | None = None,
+) -> LinkageScores:
     """Pairwise and B-cubed precision and recall of ``keys`` against ``truth`` (one per item).
 
     Vectorised over the contingency table of (key, truth); missing keys are
     singletons. With no pair linked, pairwise precision is 1.0; with no true
-    pair, pairwise recall is 1.0 (nothing to find).
+    pair, pairwise recall is 1.0 (nothing to find). ``among`` (boolean, one
+    per item) averages the B-cubed figures and ``shared_key_items`` over those
+    items only, with clusters still formed over all items (e.g. illicit
+    senders: a namesake's legitimate items in their key cost precision);
+    pairwise figures always cover all pairs.
     """
     k = _codes(keys, singleton_missing=True)
     t = _codes(truth, singleton_missing=False)
@@ -123,26 +131,30 @@ def linkage_scores(keys: pd.Series | np.ndarray, truth: pd.Series | np.ndarray) 
         raise ValueError("no items to evaluate")
     n_k = np.bincount(k).astype(np.float64)
     n_t = np.bincount(t).astype(np.float64)
-    cell, cell_n = np.unique(k * (int(t.max()) + 1) + t, return_counts=True)
+    cell, item_cell, cell_n = np.unique(
+        k * (int(t.max()) + 1) + t, return_inverse=True, return_counts=True
+    )
     cell_k = cell // (int(t.max()) + 1)
-    cell_t = cell % (int(t.max()) + 1)
     cell_n = cell_n.astype(np.float64)
     tp = _pairs(cell_n)
     linked, true_pairs = _pairs(n_k), _pairs(n_t)
-    # truth entities per key: items whose key holds more than one entity
-    per_key = np.bincount(cell_k)
-    shared = float(np.sum(cell_n[per_key[cell_k] > 1])) / n_items
-    keyed = int(pd.Series(keys).notna().sum())
+    # per item: items sharing key and truth, items sharing the key, items of the truth
+    both = cell_n[item_cell.ravel()]
+    chosen = np.ones(n_items, dtype=bool) if among is None else np.asarray(among, dtype=bool)
+    if len(chosen) != n_items or not chosen.any():
+        raise ValueError("among must select at least one item, with one value per item")
+    shared_key = (np.bincount(cell_k) > 1)[k]  # the item's key holds another true entity
+    keyed = int(pd.Series(keys)[chosen].notna().sum())
     return LinkageScores(
-        items=n_items,
+        items=int(chosen.sum()),
         keyed_items=keyed,
         truth_clusters=int(np.count_nonzero(n_t)),
         key_clusters=int(np.count_nonzero(n_k)),
         pairwise_precision=tp / linked if linked else 1.0,
         pairwise_recall=tp / true_pairs if true_pairs else 1.0,
-        bcubed_precision=float(np.sum(cell_n**2 / n_k[cell_k])) / n_items,
-        bcubed_recall=float(np.sum(cell_n**2 / n_t[cell_t])) / n_items,
-        shared_key_items=shared,
+        bcubed_precision=float(np.mean((both / n_k[k])[chosen])),
+        bcubed_recall=float(np.mean((both / n_t[t])[chosen])),
+        shared_key_items=float(np.mean(shared_key[chosen])),
     )
 
 
@@ -168,11 +180,15 @@ EVALUATED = {
 }
 
 
-def evaluate_keys(manifest: pd.DataFrame, keys: pd.DataFrame, scheme: str) -> pd.DataFrame:
+def evaluate_keys(
+    manifest: pd.DataFrame, keys: pd.DataFrame, scheme: str, by_illicit: bool = True
+) -> pd.DataFrame:
     """One row per evaluated key column: the scheme, the party and its :class:`LinkageScores`.
 
     ``manifest`` carries the truth columns; ``keys`` has the same index and
-    any of ``sender_key``, ``recipient_key``, ``address_key``.
+    any of ``sender_key``, ``recipient_key``, ``address_key``. With
+    ``by_illicit``, each party gets a second row averaged over the illicit
+    items only (``among``; the pairwise figures there still cover all pairs).
     """
     rows = []
     for column, truth_column in EVALUATED.items():
@@ -183,8 +199,15 @@ def evaluate_keys(manifest: pd.DataFrame, keys: pd.DataFrame, scheme: str) -> pd
             if truth_column is None
             else manifest[truth_column].to_numpy(dtype=np.int64)
         )
+        party = column.removesuffix("_key")
         scores = linkage_scores(keys[column], truth)  # nullable Int64: no float rounding
-        rows.append({"scheme": scheme, "party": column.removesuffix("_key"), **scores.as_dict()})
+        rows.append({"scheme": scheme, "party": party, **scores.as_dict()})
+        illicit = (
+            manifest[T.truth_illicit].to_numpy(dtype=bool) if T.truth_illicit in manifest else None
+        )
+        if by_illicit and illicit is not None and illicit.any():
+            scores = linkage_scores(keys[column], truth, among=illicit)
+            rows.append({"scheme": scheme, "party": f"{party} (illicit items)", **scores.as_dict()})
     return pd.DataFrame(rows)
 
 

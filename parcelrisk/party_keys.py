@@ -182,6 +182,11 @@ def _arrow(tokens: np.ndarray) -> pa.Array:
     return pa.array(tokens, pa.string())
 
 
+def _is_in(tokens: np.ndarray, words: tuple[str, ...]) -> np.ndarray:
+    found = pc.is_in(_arrow(tokens), value_set=pa.array(list(words), pa.string()))
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _has_digit(tokens: np.ndarray) -> np.ndarray:
     found = pc.match_substring_regex(_arrow(tokens), "[0-9]")
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
@@ -247,7 +252,7 @@ def normalise_address(series: pd.Series, tables: PartyTables | None = None) -> p
     follows = np.zeros(len(tokens), dtype=bool)
     if len(tokens) > 1:
         follows[:-1] = (parent[1:] == parent[:-1]) & digit[1:]
-    keep = ~(np.isin(tokens, list(tables.number_markers)) & follows)
+    keep = ~(_is_in(tokens, tables.number_markers) & follows)
     parent, position, tokens, digit = parent[keep], position[keep], tokens[keep], digit[keep]
     # German street names: "hauptstr" -> "hauptstrasse"
     tokens = pd.Series(tokens, dtype="str").str.replace("str$", "strasse", regex=True)
@@ -268,7 +273,7 @@ def normalise_address(series: pd.Series, tables: PartyTables | None = None) -> p
 
 def _name_tokens(series: pd.Series, tables: PartyTables) -> tuple[np.ndarray, np.ndarray]:
     parent, _, tokens = _split(_fold(series))
-    drop = np.isin(tokens, np.array([*tables.legal_forms, *tables.name_connectors], dtype=object))
+    drop = _is_in(tokens, (*tables.legal_forms, *tables.name_connectors))
     if drop.any():
         # a name made only of such words keeps them ("Company Ltd" is a name too)
         rows_left = np.bincount(parent[~drop], minlength=len(series))
