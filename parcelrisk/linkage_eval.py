@@ -192,7 +192,8 @@ def evaluate_keys(
     """
     rows = []
     for column, truth_column in EVALUATED.items():
-        if column not in keys:
+        needs = M.recipient_address if truth_column is None else truth_column
+        if column not in keys or needs not in manifest:
             continue
         truth = (
             address_truth(manifest)
