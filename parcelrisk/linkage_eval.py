@@ -69,6 +69,8 @@ __all__ = [
     "address_truth",
     "evaluate_keys",
     "seconds_per_million",
+    "PriorSeizureRule",
+    "prior_seizure_rule",
 ]
 
 M, T = ManifestSchema, TruthSchema
@@ -228,3 +230,52 @@ def seconds_per_million(
         make_keys(frame)
         best = min(best, time.perf_counter() - start)
     return best * 1_000_000 / max(1, len(frame))
+
+
+@dataclass(frozen=True)
+class PriorSeizureRule:
+    """The rule "this party had a seizure known before this item was declared", scored on truth."""
+
+    flagged: int  # items flagged
+    precision: float  # share of flagged items that are illicit (truth)
+    recall: float  # share of illicit items flagged
+    illicit_flagged: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def prior_seizure_rule(
+    manifest: pd.DataFrame, keys: pd.Series | np.ndarray, among: np.ndarray | None = None
+) -> PriorSeizureRule:
+    """How a key carries a seizure to the party's later items, point in time, against truth.
+
+    An item is flagged when another item with the same key was seized and the
+    seizure was known (``inspected_at``) before this item's ``declared_at``:
+    label delay counts, as in the profiles. Items without a key are never
+    flagged. Precision and recall are against ``truth_illicit``, averaged over
+    ``among`` if given. Passing the truth entity as ``keys`` gives the
+    ceiling of perfect resolution.
+    """
+    from parcelrisk.schema import LabelSchema as L
+
+    keys = pd.Series(np.asarray(keys) if not isinstance(keys, pd.Series) else keys.to_numpy())
+    seized = (manifest[L.outcome] == "seizure").to_numpy(dtype=bool) & keys.notna().to_numpy()
+    known = (
+        pd.Series(manifest[L.inspected_at].to_numpy()[seized])
+        .groupby(keys.to_numpy()[seized])
+        .min()
+    )
+    first_known = keys.map(known)
+    declared = pd.Series(manifest[M.declared_at].to_numpy())
+    flagged = (first_known.notna() & (declared > first_known)).to_numpy(dtype=bool)
+    illicit = manifest[T.truth_illicit].to_numpy(dtype=bool)
+    chosen = np.ones(len(flagged), dtype=bool) if among is None else np.asarray(among, bool)
+    f, i = flagged & chosen, illicit & chosen
+    hits = int(np.sum(f & i))
+    return PriorSeizureRule(
+        flagged=int(f.sum()),
+        precision=hits / int(f.sum()) if f.any() else float("nan"),
+        recall=hits / int(i.sum()) if i.any() else float("nan"),
+        illicit_flagged=hits,
+    )
