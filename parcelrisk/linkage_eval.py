@@ -259,16 +259,18 @@ def prior_seizure_rule(
     """
     from parcelrisk.schema import LabelSchema as L
 
-    keys = pd.Series(np.asarray(keys) if not isinstance(keys, pd.Series) else keys.to_numpy())
-    seized = (manifest[L.outcome] == "seizure").to_numpy(dtype=bool) & keys.notna().to_numpy()
-    known = (
-        pd.Series(manifest[L.inspected_at].to_numpy()[seized])
-        .groupby(keys.to_numpy()[seized])
-        .min()
-    )
-    first_known = keys.map(known)
-    declared = pd.Series(manifest[M.declared_at].to_numpy())
-    flagged = (first_known.notna() & (declared > first_known)).to_numpy(dtype=bool)
+    keys = pd.Series(keys).reset_index(drop=True)
+    inspected = manifest[L.inspected_at].reset_index(drop=True)
+    declared = manifest[M.declared_at].reset_index(drop=True)
+    seized = manifest[L.outcome].reset_index(drop=True).eq("seizure").fillna(False).astype(bool)
+    seized &= keys.notna()
+    # when each key's first seizure became known
+    known = inspected[seized].groupby(keys[seized].to_numpy()).min()
+    if known.empty:
+        flagged = np.zeros(len(keys), dtype=bool)
+    else:
+        first_known = keys.map(known).astype(inspected.dtype)
+        flagged = (first_known.notna() & (declared > first_known)).to_numpy(dtype=bool)
     illicit = manifest[T.truth_illicit].to_numpy(dtype=bool)
     chosen = np.ones(len(flagged), dtype=bool) if among is None else np.asarray(among, bool)
     f, i = flagged & chosen, illicit & chosen

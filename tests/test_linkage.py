@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from parcelrisk.errors import ConfigError
-from parcelrisk.linkage_eval import evaluate_keys, linkage_scores
+from parcelrisk.linkage_eval import evaluate_keys, linkage_scores, prior_seizure_rule
 from parcelrisk.party_keys import (
     load_party_tables,
     name_signature,
@@ -157,3 +157,24 @@ def test_tables_reject_words_yaml_turns_into_booleans(tmp_path):
         load_party_tables(tmp_path)
     shipped = load_party_tables()
     assert shipped.street_types["st"] == "street" and "no" in shipped.number_markers
+
+
+def test_prior_seizure_rule_is_point_in_time():
+    day = pd.Timestamp("2026-03-02", tz="UTC")
+    at = [day + pd.Timedelta(days=d) for d in range(6)]
+    frame = pd.DataFrame(
+        {
+            "declared_at": [at[0], at[1], at[3], at[0], at[2], at[4]],
+            "outcome": ["seizure", None, None, "seizure", None, None],
+            "inspected_at": [at[2], pd.NaT, pd.NaT, at[5], pd.NaT, pd.NaT],
+            "truth_illicit": [True, True, True, False, False, False],
+        }
+    )
+    keys = pd.Series([1, 1, 1, 2, 2, 1], dtype="Int64")
+    rule = prior_seizure_rule(frame, keys)
+    # item 1 is declared before its sender's seizure is known (label delay): not flagged;
+    # items 2 and 5 come after it; key 2's seizure is known only after item 4
+    assert (rule.flagged, rule.illicit_flagged) == (2, 1)
+    assert (rule.precision, rule.recall) == (0.5, pytest.approx(1 / 3))
+    none = prior_seizure_rule(frame, pd.Series([pd.NA] * 6, dtype="Int64"))
+    assert none.flagged == 0
