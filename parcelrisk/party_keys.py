@@ -335,13 +335,12 @@ def _locality(
     city_codes, city_labels = city
     offset = len(pc_labels)
     codes = np.where(pc_codes >= 0, pc_codes, np.where(city_codes >= 0, city_codes + offset, -1))
-    labels = np.concatenate(
-        [
-            np.asarray(["p" + str(x) for x in pc_labels], dtype=object),
-            np.asarray(["c" + str(x) for x in city_labels], dtype=object),
-        ]
-    )
+    labels = np.concatenate([_tagged("p", pc_labels), _tagged("c", city_labels)])
     return codes.astype(np.int64), labels
+
+
+def _tagged(prefix: str, labels: np.ndarray) -> np.ndarray:
+    return (prefix + pd.Series(labels, dtype="str")).to_numpy(dtype=object)
 
 
 def _either(
@@ -351,12 +350,7 @@ def _either(
     a, a_labels = first
     b, b_labels = second
     codes = np.where(use_first, a, np.where(b >= 0, b + len(a_labels), -1))
-    labels = np.concatenate(
-        [
-            np.asarray(["s" + str(x) for x in a_labels], dtype=object),
-            np.asarray(["n" + str(x) for x in b_labels], dtype=object),
-        ]
-    )
+    labels = np.concatenate([_tagged("s", a_labels), _tagged("n", b_labels)])
     return codes.astype(np.int64), labels
 
 
@@ -409,7 +403,8 @@ def party_keys(
     )
     s_country = _factor(_column(frame, M.sender_country), _country)
     # with an address, the coarse signature; without one, the whole name must carry the key
-    s_who = _either(_factor(s_name, name_part), _factor(s_name, full), s_addr[0] >= 0)
+    has_addr = s_addr[0] >= 0
+    s_who = _either(_factor(s_name, name_part), _factor(s_name.where(~has_addr), full), has_addr)
     r_name = _factor(_column(frame, M.recipient_name), name_part)
     r_addr = _factor(_column(frame, M.recipient_address), address)
     r_loc = _locality(

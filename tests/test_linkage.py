@@ -178,3 +178,18 @@ def test_prior_seizure_rule_is_point_in_time():
     assert (rule.precision, rule.recall) == (0.5, pytest.approx(1 / 3))
     none = prior_seizure_rule(frame, pd.Series([pd.NA] * 6, dtype="Int64"))
     assert none.flagged == 0
+
+
+def test_sender_without_address_is_keyed_on_the_whole_name():
+    frame = pd.DataFrame(
+        {
+            "sender_name": ["Dawn Hernandez", "HERNANDEZ, Dawn", "D. Hernandez", "Dawn Hernandez"],
+            "sender_address": [None, None, None, "124 Danielle Way"],
+            "sender_country": ["US", "US", "US", "US"],
+        }
+    )
+    key = party_keys(frame, SECRET)["sender_key"]
+    assert key.notna().all()
+    assert key[0] == key[1]  # same tokens, another order
+    assert key[0] != key[2]  # the initials alone would merge namesakes without an address
+    assert key[0] != key[3]  # with an address it is another key
