@@ -27,6 +27,10 @@ B-cubed precision and recall (the *cluster* measure)
 
 An item without a key (NA: e.g. no name) is linked to nothing: its own cluster.
 
+What a key is for is measured too: :func:`prior_seizure_rule` flags items whose
+key had a seizure known before they were declared (point in time) and scores
+the flags against ``truth_illicit``.
+
 Address truth
     The generator has no address id. It writes a recipient's street address,
     postcode and country verbatim from its party table (only names and cities

@@ -2,9 +2,10 @@
 
 Today's keys (:func:`parcelrisk.store.entity_keys`) link a sender on its
 normalised name and country alone, so namesakes share a history (measured by
-:mod:`parcelrisk.linkage_eval`: B-cubed precision 0.41 for senders on a v2
-world). :func:`party_keys` keys each party on where it is as well as what it
-is called, and writes the name in a form that survives the usual variations:
+:mod:`parcelrisk.linkage_eval`: B-cubed precision 0.41 for senders on a
+100,000-item v2 world, seed 777; ``benchmarks/RESULTS.md`` has the unseen-seed
+run). :func:`party_keys` keys each party on where it is as well as what it is
+called, and writes the name in a form that survives the usual variations:
 
 ================  =============================================================  ============
 column            keyed text                                                     NA when
