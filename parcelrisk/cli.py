@@ -392,6 +392,7 @@ def train(
                 f"Unbiased (off-policy) estimates on the test days; {estimates['source']}",
             )
         )
+        out.print(_baselines_table(result.model.metadata.get("baselines") or {}))
         card = model_card(result)
         if export is not None:
             save_model(result.model, export, card)
@@ -444,6 +445,41 @@ def _estimates_table(rows: list[dict[str, Any]], title: str) -> Table:
             ci(r["dr"]),
             f"{r['ess']:.1f}",
             ci(r["leakage"]),
+        )
+    return table
+
+
+def _baselines_table(entry: dict[str, Any]) -> Table:
+    """The model beside plain LightGBM on raw columns and the legacy rules (parcelrisk.baseline)."""
+    from parcelrisk.baseline import METHODS
+
+    days = entry.get("days", {})
+    table = Table(
+        title=f"Model vs plain LightGBM on raw columns vs legacy rules, test days "
+        f"{days.get('first_day', '?')} to {days.get('last_day', '?')}: off-policy "
+        f"{str(entry.get('estimator', 'ips')).upper()} hit rate (95% CI) of each one's picks, "
+        "the logged inspections it rests on, and the truth where known"
+    )
+    for name in ("capacity", "ranking", "hit rate", "logged", "illicit", "found"):
+        table.add_column(name, justify="right")
+    names = {"model": "model", "plain_baseline": "plain", "legacy_rules": "rules"}
+    order = {m: i for i, m in enumerate(METHODS)}
+    rows = sorted(entry.get("rows") or [], key=lambda r: (r["capacity"], order.get(r["method"], 9)))
+
+    def pct(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.1%}"
+
+    for r in rows:
+        e = r["ips"]
+        table.add_row(
+            f"{r['capacity']:.1%}",
+            names.get(r["method"], r["method"]),
+            "n/a"
+            if e.get("value") is None
+            else f"{pct(e['value'])} ({pct(e['low'])}-{pct(e['high'])})",
+            f"{e.get('n', 0):,}",
+            pct(r.get("truth_illicit")),
+            pct(r.get("truth_found")),
         )
     return table
 

@@ -91,6 +91,60 @@ def _estimates_section(meta: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+#: How the three rankings are named in the model card.
+_METHOD_NAMES = {
+    "model": "this model",
+    "plain_baseline": "plain LightGBM, raw columns",
+    "legacy_rules": "legacy rules",
+}
+
+
+def _baselines_section(meta: dict[str, Any]) -> list[str]:
+    """Model-card lines: the model beside the plain baseline and the legacy rules, per capacity."""
+    from parcelrisk.baseline import beats_baseline
+
+    entry = meta.get("baselines") or {}
+    rows = entry.get("rows") or []
+    if not rows:
+        return [
+            "## Against a plain baseline and the legacy rules",
+            "Not computed: this model was trained before plain baselines were recorded. Retrain it.",
+            "",
+        ]
+    days, plain = entry.get("days", {}), entry.get("plain", {})
+    truth = any(r.get("truth_illicit") is not None for r in rows)
+    lines = [
+        "## Against a plain baseline and the legacy rules",
+        f"Each ranking's top picks of every test day ({days.get('first_day', '?')} to "
+        f"{days.get('last_day', '?')}, {entry.get('items', 0):,} items). The plain baseline is "
+        "LightGBM on the raw manifest columns ("
+        + ", ".join(f"`{c}`" for c in plain.get("features", []))
+        + "), with the same training rows, weights and early stopping and none of parcelrisk's "
+        f"features ({plain.get('best_iteration', '?')} trees; not shipped); the legacy rules are "
+        "`features/legacy_targeting_rules.yaml`. Hit rate: the off-policy IPS estimate with its "
+        f"95% interval (source: {entry.get('source', '?')}), what `promote` decides on; "
+        "*logged* = the inspections with an outcome among the picks that it rests on."
+        + (
+            " On truth (synthetic data only): share of the picks that are illicit, and that an "
+            "inspection would find (what the hit rate estimates)."
+            if truth
+            else ""
+        ),
+        "",
+        "| capacity | ranking | hit rate (IPS) | logged | illicit (truth) | found (truth) |",
+        "|---|---|---|---|---|---|",
+    ]
+    order = {m: i for i, m in enumerate(_METHOD_NAMES)}
+    for r in sorted(rows, key=lambda r: (float(r["capacity"]), order.get(r["method"], 9))):
+        lines.append(
+            f"| {float(r['capacity']):.1%} | {_METHOD_NAMES.get(r['method'], r['method'])} | "
+            f"{_interval(r['ips'])} | {r['ips'].get('n', 0):,} | {_pct(r.get('truth_illicit'))} | "
+            f"{_pct(r.get('truth_found'))} |"
+        )
+    _ok, reason = beats_baseline(meta)
+    return [*lines, "", f"`beats_baseline` at 2% capacity: {reason}.", ""]
+
+
 def model_card(result: TrainingResult) -> str:
     """Markdown model card: intended use, data, metrics per population, limitations, oversight."""
     meta = result.model.metadata
@@ -113,6 +167,7 @@ def model_card(result: TrainingResult) -> str:
         f"- Reference data hash `{meta['reference_hash'][:16]}` (copied into pipeline.json).",
         "",
         *_estimates_section(meta),
+        *_baselines_section(meta),
         "## Metrics on the test days, by population",
         "Precision = seizure hit rate among selected items with a known outcome; recall = share of the "
         "population's positives selected; ground truth exists only for synthetic data.",

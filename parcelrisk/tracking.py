@@ -23,6 +23,7 @@ from parcelrisk.model import ParcelRiskModel, load_model, save_model
 __all__ = [
     "configure_tracking",
     "log_training",
+    "baseline_metrics",
     "promote",
     "compare_models",
     "PROMOTION_CONFIDENCE",
@@ -170,6 +171,47 @@ def evaluation_metrics(evaluation: pd.DataFrame) -> dict[str, float]:
     return metrics
 
 
+#: MLflow metric prefix of each ranking of the model metadata's ``baselines`` entry.
+_BASELINE_PREFIX = {
+    "model": "baseline_model",
+    "plain_baseline": "baseline_plain",
+    "legacy_rules": "baseline_rules",
+}
+
+
+def baseline_metrics(meta: dict[str, Any]) -> dict[str, float]:
+    """MLflow metrics of the ``baselines`` entry: the model, plain LightGBM and the rules per capacity.
+
+    ``baseline_plain_ips_at_2pct`` (and ``_low``, ``_high``, ``_logged``), ``..._truth_illicit_at_2pct``,
+    ``..._truth_found_at_2pct``, likewise ``baseline_rules_*`` and ``baseline_model_*``; and
+    ``baseline_plain_best_iteration``, ``baseline_plain_fit_seconds``. Undefined figures are left out.
+    """
+    entry = meta.get("baselines") or {}
+    out: dict[str, float] = {}
+    for r in entry.get("rows") or []:
+        prefix = _BASELINE_PREFIX.get(str(r.get("method")))
+        if prefix is None:
+            continue
+        at = f"at_{float(r['capacity']) * 100:g}pct"
+        ips = r.get("ips") or {}
+        values = {
+            "ips": ips.get("value"),
+            "ips_low": ips.get("low"),
+            "ips_high": ips.get("high"),
+            "ips_logged": ips.get("n"),
+            "truth_illicit": r.get("truth_illicit"),
+            "truth_found": r.get("truth_found"),
+        }
+        for name, value in values.items():
+            if isinstance(value, int | float) and not isinstance(value, bool) and value == value:
+                out[f"{prefix}_{name}_{at}"] = float(value)
+    plain = entry.get("plain") or {}
+    for name in ("best_iteration", "fit_seconds"):
+        if isinstance(plain.get(name), int | float):
+            out[f"baseline_plain_{name}"] = float(plain[name])
+    return out
+
+
 def log_training(
     result: Any,
     manifest: pd.DataFrame,
@@ -198,6 +240,7 @@ def log_training(
         mlflow.log_metrics(
             {f"test_inspected.{k}": v for k, v in meta["metrics_test_inspected"].items() if v == v}
         )
+        mlflow.log_metrics(baseline_metrics(meta))
         # calibration on the test days (ECE on the control sample) and the selection weighting
         numbers = {f"calibration.{k}": v for k, v in meta.get("calibration", {}).items()}
         numbers |= {f"weighting.{k}": v for k, v in meta.get("weighting", {}).items()}

@@ -19,6 +19,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from parcelrisk.baseline import PlainBaseline, baseline_figures, fit_plain_baseline
 from parcelrisk.calibration import expected_calibration_error
 from parcelrisk.errors import ConfigError
 from parcelrisk.evaluate import capacity_table, summary_metrics
@@ -59,6 +60,7 @@ class TrainingResult:
     )  # capacity table on the test days, all populations, model and legacy rules
     metrics: dict[str, float]
     test_frame: pd.DataFrame  # test-day rows with risk_score and legacy_score, for plots
+    baseline: PlainBaseline | None = None  # the plain LightGBM's margins (not shipped)
 
 
 def train_model(
@@ -131,12 +133,35 @@ def train_model(
     )
     risk = pd.Series(calibrator(margin), index=data.index)
 
+    # The plain baseline: same rows, weights and early stopping, raw columns only (parcelrisk.baseline).
+    plain = fit_plain_baseline(
+        data,
+        train_rows=train_rows,
+        valid_rows=cal_rows,
+        label=seized,
+        weight=weight,
+        cfg=cfg,
+    )
+
     test = part.eq("test")
     # Rank by the margin: the same order as the (monotone) calibrated score, at full precision.
     ranking = pd.Series(margin, index=data.index)
-    evaluation = evaluation_table(
-        data[test], ranking[test], truth.loc[test] if len(truth.columns) else None, cfg
-    )
+    test_truth = truth.loc[test] if len(truth.columns) else None
+    evaluation = evaluation_table(data[test], ranking[test], test_truth, cfg, plain.margin[test])
+    baselines = {
+        "plain": plain.summary(),
+        **baseline_figures(
+            data[test],
+            {
+                "model": ranking[test],
+                "plain_baseline": plain.margin[test],
+                "legacy_rules": _legacy_scores(data[test]),
+            },
+            test_truth,
+            [float(c) for c in cfg["capacities"]],
+            seed=int(cfg["seed"]),
+        ),
+    }
     estimates = unbiased_estimates(data[test], ranking[test], cfg)
     labelled_test = test & inspected
     metrics = summary_metrics(risk[labelled_test], seized[labelled_test])
@@ -180,6 +205,7 @@ def train_model(
             "monitor_bins": fit_bins(X[part.eq("train")]),
             "evaluation": evaluation.to_dict(orient="records"),
             "estimates": estimates,
+            "baselines": baselines,
             "bands": cfg["bands"],
             "reason_templates": load_templates().to_dict(),
             "library_versions": library_versions(),
@@ -199,7 +225,7 @@ def train_model(
     )
     if len(truth.columns):
         test_frame = test_frame.join(truth.loc[test])
-    return TrainingResult(model, evaluation, metrics, test_frame)
+    return TrainingResult(model, evaluation, metrics, test_frame, plain)
 
 
 #: Values of ``weighting`` in ``features/model_params.yaml`` (see :func:`selection_weights`).
@@ -401,18 +427,29 @@ def _tune(
     return candidates[best], results
 
 
-def evaluation_table(
-    test: pd.DataFrame, risk: pd.Series, truth: pd.DataFrame | None, cfg: dict[str, Any]
-) -> pd.DataFrame:
-    """Capacity table for the model and the legacy rules on each population."""
+def _legacy_scores(test: pd.DataFrame) -> pd.Series:
     from parcelrisk.legacy_rules import legacy_rule_score, load_legacy_rules
 
+    return legacy_rule_score(test, load_legacy_rules())
+
+
+def evaluation_table(
+    test: pd.DataFrame,
+    risk: pd.Series,
+    truth: pd.DataFrame | None,
+    cfg: dict[str, Any],
+    baseline: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Capacity table for the model, the plain baseline (if given) and the legacy rules, per population."""
     capacities = [float(c) for c in cfg["capacities"]]
     inspected, seized = labels_of(test)
     control = test[L.selection_source].eq("random").fillna(False) & inspected
-    legacy = legacy_rule_score(test, load_legacy_rules())
+    methods = [("model", risk)]
+    if baseline is not None:
+        methods.append(("plain_baseline", baseline))
+    methods.append(("legacy_rules", _legacy_scores(test)))
     tables = []
-    for method, scores in (("model", risk), ("legacy_rules", legacy)):
+    for method, scores in methods:
         tables.append(capacity_table(scores, seized, inspected, capacities, "inspected", method))
         tables.append(capacity_table(scores, seized, control, capacities, "random_control", method))
         if truth is not None and T.truth_illicit in truth:
