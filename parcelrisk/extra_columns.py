@@ -9,11 +9,11 @@ role          validated as                        feature (``own_<name>``)
 ============  ==================================  ==================================
 numeric       a finite number (either decimal      the number (float)
               mark, as the schema's numbers)
-categorical   text (trimmed)                       LightGBM categorical of the levels
-                                                   seen at least 20 times in training
-identifier    text (trimmed, numbers as digits)    LightGBM categorical of HMAC keys of
+categorical   text (trimmed; a whole number        LightGBM categorical of the levels
+              as its digits: 1234.0 -> 1234)       seen at least 20 times in training
+identifier    text (as categorical)                LightGBM categorical of HMAC keys of
                                                    the frequent identifiers (never clear)
-text          text (trimmed)                       as identifier, of the normalised text
+text          text (as categorical)                as identifier, of the normalised text
 ============  ==================================  ==================================
 
 The declaration a model was trained with is recorded in the model (``pipeline.json``),

@@ -473,8 +473,8 @@ class Validator:
             bad = _present(values) & (parsed.isna() | ~np.isfinite(parsed.fillna(0.0)))
             issues.add(bad, name, _quote(values, "not a finite number"))
             return parsed.where(~bad)
-        if extra.role == "identifier":
-            values = identifier_text(values)
+        # codes and ids from a spreadsheet or Parquet as numbers: read as the digits (as in CSV)
+        values = identifier_text(values)
         text = _as_text(values)
         bad_bytes = text.str.contains("\ufffd", regex=False).fillna(False)
         issues.add(

@@ -210,6 +210,18 @@ def test_a_bad_value_in_a_declared_column_is_a_reject_with_its_reason(unit):
     assert len(scored) == len(unit["today"]) - 1
 
 
+def test_validate_checks_the_declared_columns(unit):
+    path = unit["folder"] / "bad_channel.csv"
+    bad = unit["today"].astype({"insured": object})
+    bad.loc[bad.index[5], "insured"] = "n/a"
+    bad.to_csv(path, index=False)
+    declared = ["--extra-columns", str(unit["folder"] / "extra.yaml")]
+    checked = runner.invoke(app, ["validate", str(path), *declared])
+    assert checked.exit_code == 2 and "insured" in checked.output
+    plain = runner.invoke(app, ["validate", str(path)])  # undeclared: not checked, ignored
+    assert plain.exit_code == 0, plain.output
+
+
 def test_undeclared_columns_are_ignored(unit):
     model = parcelrisk.load_model(unit["model"], use_store=False)
     with_junk = model.score(unit["today"], scored_at=FIXED).scored
@@ -218,18 +230,29 @@ def test_undeclared_columns_are_ignored(unit):
 
 
 def test_the_pyfunc_scores_like_the_cli_with_declared_columns(unit, scored, monkeypatch):
-    from parcelrisk.pyfunc import PyfuncScorer
+    import mlflow
+
+    from parcelrisk.tracking import pyfunc_signature
 
     monkeypatch.delenv("PARCELRISK_STORE", raising=False)
     monkeypatch.chdir(unit["folder"])  # no store here: as 'score --no-store'
-
+    folder = unit["folder"] / "pyfunc"
+    signature, _ = pyfunc_signature(load_model(unit["model"]).features.own_columns_)
+    mlflow.pyfunc.save_model(
+        str(folder),
+        loader_module="parcelrisk.pyfunc",
+        data_path=str(unit["model"]),
+        signature=signature,
+    )
     rows = pd.read_csv(unit["folder"] / "today.csv", dtype=str)
-    scorer = PyfuncScorer(str(unit["model"]), store=None)
-    served = scorer.predict(rows, {"scored_at": FIXED, "explain": "all"})
+    served_model = mlflow.pyfunc.load_model(str(folder))
+    served = served_model.predict(rows)  # explains the selected items, as 'score' by default
     np.testing.assert_allclose(served["risk_score"].to_numpy(dtype=float), scored["risk_score"])
-    assert served["reason_1"].fillna("").tolist() == scored["reason_1"].fillna("").tolist()
+    chosen = served["selected"].to_numpy(dtype=bool)
+    assert chosen.sum() and (chosen == scored["selected"].to_numpy(dtype=bool)).all()
+    assert served.loc[chosen, "reason_1"].tolist() == scored.loc[chosen, "reason_1"].tolist()
     with pytest.raises(Exception, match="declared column.*channel"):
-        scorer.predict(rows.drop(columns=["channel"]))
+        served_model.predict(rows.drop(columns=["channel"]))
 
 
 def test_the_shipped_model_has_no_own_columns_and_saves_as_before():
