@@ -542,10 +542,11 @@ def evaluate(
         return
     if data is None:
         raise InputError("evaluate needs --data (a labelled manifest), or --off-policy --log")
-    valid, _rejects, _read = _read_valid(data, columns, encoding)
-    truth = valid[[c for c in TRUTH_COLUMNS if c in valid]]
     with _maybe_store(store, no_store) as history:
         model = resolve_model(model_ref, store=history)
+        # the data is checked against the model's own declared columns, as when scoring
+        valid, _rejects, _read = _read_valid(data, columns, encoding, model.features.own_columns_)
+        truth = valid[[c for c in TRUTH_COLUMNS if c in valid]]
         features = model.features.transform(valid.drop(columns=list(truth.columns)))
         ranking = pd.Series(model.raw_margin(features), index=valid.index)
     params = load_params()

@@ -155,6 +155,8 @@ def test_declared_columns_are_features_of_the_model_and_it_uses_them(unit):
     # the categorical carries the strongest signal of the data: it is among the top features
     assert sorted(gain, key=gain.get, reverse=True).index("own_channel") < 5
     assert "junk" not in model.metadata["features"] and "own_junk" not in gain
+    card = (unit["model"] / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "`channel` (categorical), `insured` (numeric), `importer` (identifier)" in card
     # levels fixed at training, stored as JSON: the channel's values; the importer's only keyed
     pipeline = json.loads((unit["model"] / PIPELINE_FILE).read_text(encoding="utf-8"))
     levels = pipeline["features"]["own_levels"]
@@ -220,6 +222,13 @@ def test_validate_checks_the_declared_columns(unit):
     assert checked.exit_code == 2 and "insured" in checked.output
     plain = runner.invoke(app, ["validate", str(path)])  # undeclared: not checked, ignored
     assert plain.exit_code == 0, plain.output
+
+
+def test_evaluate_reads_the_models_declared_columns(unit):
+    args = ["evaluate", "--data", str(unit["folder"] / "train.csv"), "--model", str(unit["model"])]
+    result = runner.invoke(app, [*args, "--no-store"])
+    assert result.exit_code == 0, result.output
+    assert "on train.csv" in result.output and "declared column" not in result.output
 
 
 def test_undeclared_columns_are_ignored(unit):

@@ -312,6 +312,12 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
         est.own_columns_ = own_columns
         est.own_levels_ = {k: [str(v) for v in vs] for k, vs in data.get("own_levels", {}).items()}
         est.own_secret_check_ = data.get("own_secret_check")
+        if sorted(est.own_levels_) != sorted(c.name for c in own_columns if c.role != "numeric"):
+            raise ValueError("own_levels do not match the declared own_columns")
+        if any(not levels for levels in est.own_levels_.values()):
+            raise ValueError("own_levels: a column without levels")
+        if any(c.hidden for c in own_columns) and not isinstance(est.own_secret_check_, str):
+            raise ValueError("own_secret_check missing for keyed own columns")
         est.reference_ = ReferenceData.from_dict(data["reference"])
         est.value_reference_ = value.ValueReference(**data["value_reference"])
         est.categories_ = {k: list(v) for k, v in data["categories"].items()}
