@@ -8,6 +8,7 @@ the largest lowering factors stay available in :func:`explain_long`.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import math
 from collections.abc import Sequence
@@ -75,7 +76,8 @@ class ReasonTemplates:
             }
             for c in columns
         ]
-        return ReasonTemplates(own + [g for g in self.groups if g["name"] != OWN_COLUMNS_GROUP])
+        others = [g for g in self.groups if g["name"] != OWN_COLUMNS_GROUP]
+        return dataclasses.replace(self, groups=own + others)
 
     def group_of(self, feature_names: list[str]) -> dict[str, str]:
         """feature -> reason group name (first matching group)."""
