@@ -127,7 +127,11 @@ def main() -> None:
         f"commit {commit}; {platform.machine()}, python {platform.python_version()}; "
         f"{time.perf_counter() - started:.0f} s.\n\n"
     )
-    per_seed = table.to_markdown(index=False, floatfmt=".4f") if _has_tabulate() else table.to_csv(index=False)
+    per_seed = (
+        table.to_markdown(index=False, floatfmt=".4f")
+        if _has_tabulate()
+        else table.to_csv(index=False)
+    )
     args.out.write_text(header + "\n".join(lines) + "\n\nPer seed:\n\n" + per_seed + "\n")
     print("\n".join(lines))
 

@@ -90,7 +90,7 @@ class Model:
         Label columns (``inspected``, ``outcome``, ...) are ignored with a warning: outcomes
         come only from the history store.
         """
-        checked = _validate(manifest)
+        checked = _validate(manifest, self._model)
         options = ScoreOptions(
             capacity=capacity,
             budget=budget,
@@ -113,7 +113,7 @@ class Model:
         Positive ranks raise the risk (1 = strongest); negative ranks lower it.
         Profiles use the whole manifest; ``items`` limits which item_ids are explained.
         """
-        valid = _validate(manifest).valid
+        valid = _validate(manifest, self._model).valid
         with self._pipeline() as model:
             features, context = model.features.transform_with_context(valid)
         rows = (
@@ -147,14 +147,16 @@ def _without_labels(manifest: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _validate(manifest: pd.DataFrame | RawBatch) -> ValidationResult:
+def _validate(manifest: pd.DataFrame | RawBatch, model: ParcelRiskModel) -> ValidationResult:
+    """Validated rows, checking the unit's own columns the model was trained with."""
+    extra = model.features.own_columns_
     if isinstance(manifest, RawBatch):
         frame, dropped = drop_labels(manifest.frame)
         if dropped:
             warnings.warn(labels_ignored_notice(dropped, "the manifest"), UserWarning, stacklevel=3)
             manifest = dataclasses.replace(manifest, frame=frame)
-        return Validator().validate(manifest)
-    return validate_frame(_without_labels(manifest))
+        return Validator(extra_columns=extra).validate(manifest)
+    return validate_frame(_without_labels(manifest), extra_columns=extra)
 
 
 @contextlib.contextmanager

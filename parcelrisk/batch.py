@@ -225,7 +225,7 @@ def score_file(
     report = progress or (lambda stage, rows: None)
     opts = options or ScoreOptions()
     _check_options(opts)
-    validator = Validator(str(path), epoch_dates)
+    validator = Validator(str(path), epoch_dates, model.features.own_columns_)
     rejects: list[pd.DataFrame] = []
     rows_read = 0
     ignored: set[str] = set()  # label columns: never used at scoring time

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -30,6 +30,8 @@ from parcelrisk.paths import DEFAULT_MODEL_DIR
 # that use them: 'parcelrisk --help' and '--version' answer without loading them.
 if TYPE_CHECKING:
     import pandas as pd
+
+    from parcelrisk.extra_columns import ExtraColumn
 
 app = typer.Typer(
     name="parcelrisk",
@@ -70,6 +72,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 ColumnsOption = Annotated[
     Path | None,
     typer.Option("--columns", help="YAML map from your column names to the schema's."),
+]
+ExtraColumnsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--extra-columns",
+        help="Your own columns to use, with their roles (YAML; default: "
+        "features/extra_columns.yaml). See README 'Your own columns'.",
+    ),
 ]
 EncodingOption = Annotated[
     str,
@@ -164,10 +174,12 @@ def validate(
     encoding: EncodingOption = "auto",
     epoch_dates: EpochDatesOption = False,
     chunk_rows: ChunkRowsOption = None,
+    extra_columns: ExtraColumnsOption = None,
 ) -> None:
     """Check a manifest against the schema and report what would be rejected, and why."""
     import pandas as pd
 
+    from parcelrisk.extra_columns import load_extra_columns
     from parcelrisk.io import (
         DEFAULT_CHUNK_ROWS,
         check_outputs,
@@ -187,7 +199,8 @@ def validate(
     )
     read = valid = 0
     reject_frames: list[pd.DataFrame] = []
-    for result in validate_batches(batches, manifest, epoch_dates):
+    declared = load_extra_columns(extra_columns)
+    for result in validate_batches(batches, manifest, epoch_dates, declared):
         read += result.rows_read
         valid += result.rows_valid
         reject_frames.append(result.rejects)
@@ -281,17 +294,25 @@ def _maybe_store(path: Path | None, no_store: bool = False) -> Iterator[Any]:
 
 
 def _read_valid(
-    manifest: Path, columns: Path | None, encoding: str
+    manifest: Path,
+    columns: Path | None,
+    encoding: str,
+    extra_columns: Sequence[ExtraColumn] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Read and validate a whole manifest: (valid rows, rejects, rows read)."""
+    """Read and validate a whole manifest: (valid rows, rejects, rows read).
+
+    ``extra_columns``: the unit's declared columns (default: features/extra_columns.yaml).
+    """
     import pandas as pd
 
+    from parcelrisk.extra_columns import load_extra_columns
     from parcelrisk.io import iter_manifest, load_column_map
     from parcelrisk.validate import validate_batches
 
+    declared = load_extra_columns() if extra_columns is None else extra_columns
     batches = iter_manifest(manifest, column_map=load_column_map(columns), encoding=encoding)
     valid, rejects, read = [], [], 0
-    for result in validate_batches(batches, manifest):
+    for result in validate_batches(batches, manifest, extra_columns=declared):
         valid.append(result.valid)
         rejects.append(result.rejects)
         read += result.rows_read
@@ -369,19 +390,24 @@ def train(
     no_store: NoStoreOption = False,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "auto",
+    extra_columns: ExtraColumnsOption = None,
 ) -> None:
     """Train on labelled manifests (time split, calibrated), report at capacity, log to MLflow."""
     import tempfile
 
+    from parcelrisk.extra_columns import load_extra_columns
     from parcelrisk.model import load_params, save_model
     from parcelrisk.report import model_card
     from parcelrisk.train import train_model
 
-    valid, _rejects, _read = _read_valid(data, columns, encoding)
+    declared = load_extra_columns(extra_columns)
+    valid, _rejects, _read = _read_valid(data, columns, encoding, declared)
     # The store stays open until the run is logged: the plots (SHAP beeswarm) transform
     # rows again, and the model's features read their profiles from it.
     with _maybe_store(store, no_store) as history:
-        result = train_model(valid, params=load_params(params), store=history, tune=tune)
+        result = train_model(
+            valid, params=load_params(params), store=history, tune=tune, extra_columns=declared
+        )
         out.print(_evaluation_table(result.evaluation, f"Test days, model {result.model.version}"))
         out.print(_calibration_line(result.model.metadata), highlight=False)
         out.print(BIASED_CAPTION)
@@ -552,10 +578,11 @@ def evaluate(
         return
     if data is None:
         raise InputError("evaluate needs --data (a labelled manifest), or --off-policy --log")
-    valid, _rejects, _read = _read_valid(data, columns, encoding)
-    truth = valid[[c for c in TRUTH_COLUMNS if c in valid]]
     with _maybe_store(store, no_store) as history:
         model = resolve_model(model_ref, store=history)
+        # the data is checked against the model's own declared columns, as when scoring
+        valid, _rejects, _read = _read_valid(data, columns, encoding, model.features.own_columns_)
+        truth = valid[[c for c in TRUTH_COLUMNS if c in valid]]
         features = model.features.transform(valid.drop(columns=list(truth.columns)))
         ranking = pd.Series(model.raw_margin(features), index=valid.index)
     params = load_params()

@@ -8,10 +8,12 @@ the largest lowering factors stay available in :func:`explain_long`.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ import pandas as pd
 import yaml
 
 from parcelrisk.errors import ConfigError
+from parcelrisk.extra_columns import ExtraColumn
 from parcelrisk.features import OTHER_LEVEL, FeatureContext
 from parcelrisk.reference import default_reference_dir
 from parcelrisk.schema import ManifestSchema as M
@@ -37,6 +40,17 @@ QUOTABLE_FIELDS = (
     M.service,
     M.item_category,
 )
+
+
+#: The group of ``features/reason_templates.yaml`` that words a unit's own columns, and its
+#: wording when a (customised) templates file lacks it.
+OWN_COLUMNS_GROUP = "own_columns"
+_DEFAULT_OWN_GROUP: dict[str, Any] = {
+    "name": OWN_COLUMNS_GROUP,
+    "features": ["own_*"],
+    "text": "{top_feature_text}: {top_feature_value}",
+    "text_hidden": "{top_feature_text} (value not shown) raised the risk",
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,30 @@ class ReasonTemplates:
         return _singular_pattern(tuple(sorted(self.singular))).sub(
             lambda m: f"{m.group(1)}{self.singular[m.group(2)]}", text
         )
+
+    def with_own_columns(self, columns: Sequence[ExtraColumn]) -> ReasonTemplates:
+        """One reason per declared column (:mod:`parcelrisk.extra_columns`), before the others.
+
+        Each is worded from the ``own_columns`` group: ``text`` for numeric and categorical
+        columns, ``text_hidden`` for identifier and text columns, whose values are never
+        shown (``hide_value``). Without declared columns the templates are unchanged.
+        """
+        if not columns:
+            return self
+        base = next((g for g in self.groups if g["name"] == OWN_COLUMNS_GROUP), None)
+        base = _DEFAULT_OWN_GROUP | (base or {})
+        own = [
+            {
+                "name": c.feature,
+                "features": [c.feature],
+                "text": base["text_hidden"] if c.hidden else base["text"],
+                "hide_value": c.hidden,
+                "per_column": True,
+            }
+            for c in columns
+        ]
+        others = [g for g in self.groups if g["name"] != OWN_COLUMNS_GROUP]
+        return dataclasses.replace(self, groups=own + others)
 
     def group_of(self, feature_names: list[str]) -> dict[str, str]:
         """feature -> reason group name (first matching group)."""
@@ -161,7 +199,8 @@ def _render(
     group: dict[str, Any], values: dict[str, Any], top_feature: str, top_feature_text: str
 ) -> str | None:
     """The sentence of a raising reason, or None when there is no checkable fact to state."""
-    values = _Values(values, top_feature_text=top_feature_text)
+    shown = None if group.get("hide_value") else _shown(values.get(top_feature))
+    values = _Values(values, top_feature_text=top_feature_text, top_feature_value=shown)
     template = _template(group, values, top_feature)
     if template is None:
         return None
@@ -169,6 +208,8 @@ def _render(
         text = template.format_map(values)
     except (KeyError, ValueError, TypeError, IndexError):
         text = ""
+    if group.get("per_column"):  # a unit's column: its description starts the sentence
+        return f"{text[:1].upper()}{text[1:]}" if text else None
     if text and "nan" not in text.replace("(", " ").replace(")", " ").split():
         return text
     # The template could not be filled: state the strongest feature's meaning with its value.
@@ -286,6 +327,7 @@ def explain_long(
         for name, val in [*ranked, *downs]:
             top_feature = top_feature_of[name][i] if name in column_of else "watchlist"
             meaning = descriptions.get(top_feature, top_feature)
+            hidden = bool(groups_by_name.get(name, {}).get("hide_value"))
             if val > 0:
                 if rank >= top:
                     continue
@@ -294,6 +336,9 @@ def explain_long(
                     continue
                 text = templates.agree(text)
                 rank = rank + 1 if rank > 0 else 1
+            elif hidden:  # an identifier or text column: its value is never shown
+                text = f"{meaning[:1].upper()}{meaning[1:]} (value not shown) lowered the risk"
+                rank = -1 if rank >= 0 else rank - 1
             else:
                 # Lowering factors: the templates assert risky facts, so state the fact as it is.
                 text = _lowering_text(meaning, values.get(top_feature))
@@ -305,7 +350,7 @@ def explain_long(
                     "rank": rank,
                     "reason": name,
                     "feature": top_feature,
-                    "value": _plain(values.get(top_feature)),
+                    "value": None if hidden else _plain(values.get(top_feature)),
                     "contribution": float(val) if math.isfinite(val) else np.nan,
                     "text": text,
                 }

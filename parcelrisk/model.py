@@ -342,7 +342,7 @@ def load_model(
         features = ManifestFeatures.from_dict(pipeline["features"], store=store, secret=secret)
         calibrator = Calibrator.from_dict(pipeline["calibrator"])
         names = [str(n) for n in features.feature_names_out_]
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, ConfigError) as exc:
         detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0][:120]
         raise ModelError(f"{root / PIPELINE_FILE}: malformed model pipeline ({detail})") from None
     booster_path = root / BOOSTER_FILE

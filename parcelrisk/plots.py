@@ -100,7 +100,8 @@ def evaluation_plots(
     rows = test.sample(min(sample, len(test)), random_state=seed) if len(test) else test
     features = result.model.features.transform(test).loc[rows.index]
     contrib = result.model.contributions(features)
-    grouped = group_contributions(contrib, load_templates())
+    templates = load_templates().with_own_columns(result.model.features.own_columns_)
+    grouped = group_contributions(contrib, templates)
     order = grouped.abs().mean().sort_values().index[-15:]
     fig, ax = plt.subplots(figsize=(7, 6))
     rng = np.random.default_rng(seed)

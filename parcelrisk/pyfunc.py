@@ -57,10 +57,16 @@ class PyfuncScorer:
         missing = sorted(REQUIRED_COLUMNS - set(model_input.columns))
         if missing:
             raise _bad_request(f"the request lacks required column(s): {', '.join(missing)}")
+        extra = self.model.features.own_columns_
+        undeclared = [c.name for c in extra if c.name not in model_input.columns]
+        if undeclared:
+            raise _bad_request(
+                f"the request lacks the model's declared column(s): {', '.join(undeclared)}"
+            )
         labels = [c for c in LABEL_COLUMNS if c in model_input.columns]
         if labels:  # outcomes come only from the history store, never from the request
             warnings.warn(labels_ignored_notice(labels, "the request"), UserWarning, stacklevel=2)
-        checked = validate_frame(model_input.drop(columns=labels))
+        checked = validate_frame(model_input.drop(columns=labels), extra_columns=extra)
         with with_history(self.model, self.store) as model:
             scored = score_frame(checked.valid, model, options).scored
         out = scored.reindex(range(1, len(model_input) + 1))

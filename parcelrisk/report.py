@@ -145,6 +145,18 @@ def _baselines_section(meta: dict[str, Any]) -> list[str]:
     return [*lines, "", f"`beats_baseline` at 2% capacity: {reason}.", ""]
 
 
+def _own_columns_lines(meta: dict[str, Any]) -> list[str]:
+    """The unit's own declared columns the model uses (none: no line, as before)."""
+    declared = meta.get("extra_columns") or []
+    if not declared:
+        return []
+    listed = ", ".join(f"`{c['name']}` ({c['role']})" for c in declared)
+    return [
+        f"- The unit's own columns (features `own_*`, required when scoring): {listed}; "
+        "identifier and text values are keyed, never stored in clear."
+    ]
+
+
 def model_card(result: TrainingResult) -> str:
     """Markdown model card: intended use, data, metrics per population, limitations, oversight."""
     meta = result.model.metadata
@@ -165,6 +177,7 @@ def model_card(result: TrainingResult) -> str:
         f"- Labels: only inspected items ({meta['rows']['inspected_train']:,} in the training days, "
         f"{meta['rows']['seizures_train']:,} seizures); {_weighting_text(meta)}.",
         f"- Reference data hash `{meta['reference_hash'][:16]}` (copied into pipeline.json).",
+        *_own_columns_lines(meta),
         "",
         *_estimates_section(meta),
         *_baselines_section(meta),

@@ -547,8 +547,11 @@ def load_templates_for(model: ParcelRiskModel) -> ReasonTemplates:
     """
     path = default_reference_dir() / "reason_templates.yaml"
     if path.is_file():
-        return load_templates(path)
-    stored = model.metadata.get("reason_templates")
-    if not stored:
-        raise ConfigError(f"{path}: no reason templates, and the model carries none")
-    return ReasonTemplates(stored["groups"], dict(stored.get("singular") or {}))
+        templates = load_templates(path)
+    else:
+        stored = model.metadata.get("reason_templates")
+        if not stored:
+            raise ConfigError(f"{path}: no reason templates, and the model carries none")
+        templates = ReasonTemplates(stored["groups"], dict(stored.get("singular") or {}))
+    # a unit's own columns: one reason each (identifier and text values never shown)
+    return templates.with_own_columns(getattr(model.features, "own_columns_", ()))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from parcelrisk.errors import ConfigError, ModelError
+from parcelrisk.extra_columns import ExtraColumn
 from parcelrisk.model import ParcelRiskModel, load_model, save_model
 
 __all__ = [
@@ -261,7 +263,7 @@ def log_training(
         with tempfile.TemporaryDirectory() as tmp:
             model_dir = Path(tmp) / "parcelrisk_model"
             save_model(result.model, model_dir, card)
-            signature, example = pyfunc_signature()
+            signature, example = pyfunc_signature(result.model.features.own_columns_)
             info = mlflow.pyfunc.log_model(
                 name="model",
                 loader_module="parcelrisk.pyfunc",
@@ -303,18 +305,20 @@ EXAMPLE_ITEM = {
 }
 
 
-def pyfunc_signature() -> tuple[Any, pd.DataFrame]:
+def pyfunc_signature(extra_columns: Sequence[ExtraColumn] = ()) -> tuple[Any, pd.DataFrame]:
     """Signature over every manifest column (types are checked by parcelrisk's own validation).
 
     No column is marked required: MLflow would answer a missing one with a dump of the
     whole request; the pyfunc answers HTTP 400 with one line naming the column instead.
+    ``extra_columns``: the model's declared columns (MLflow drops inputs the signature lacks).
     """
     from mlflow.models import ModelSignature
     from mlflow.types.schema import AnyType, ColSpec, Schema
 
     from parcelrisk.schema import MANIFEST_COLUMNS
 
-    inputs = Schema([ColSpec(AnyType(), c, required=False) for c in MANIFEST_COLUMNS])
+    names = [*MANIFEST_COLUMNS, *(c.name for c in extra_columns)]
+    inputs = Schema([ColSpec(AnyType(), c, required=False) for c in names])
     return ModelSignature(inputs=inputs), pd.DataFrame([EXAMPLE_ITEM])
 
 

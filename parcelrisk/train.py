@@ -11,8 +11,10 @@ describe every item, not the old policy's choice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
@@ -24,6 +26,12 @@ from parcelrisk.calibration import expected_calibration_error
 from parcelrisk.errors import ConfigError
 from parcelrisk.evaluate import capacity_table, summary_metrics
 from parcelrisk.explain import load_templates
+from parcelrisk.extra_columns import (
+    EXTRA_COLUMNS_FILE,
+    ExtraColumn,
+    extra_columns_to_list,
+    load_extra_columns,
+)
 from parcelrisk.features import ManifestFeatures
 from parcelrisk.model import (
     Calibrator,
@@ -71,22 +79,35 @@ def train_model(
     secret: bytes | None = None,
     reference_dir: str | None = None,
     tune: int = 0,
+    extra_columns: Sequence[ExtraColumn] | None = None,
 ) -> TrainingResult:
     """Train a model on a validated, labelled manifest covering several weeks.
 
     Truth columns (synthetic data) are dropped before any feature is built and
     used only for the ground-truth rows of the evaluation. ``tune`` > 0 tries
     that many hyper-parameter sets (seeded random search) and keeps the one
-    with the best average precision on the calibration days.
+    with the best average precision on the calibration days. ``extra_columns``
+    are the unit's own declared columns (default: ``extra_columns.yaml`` of the
+    ``features/`` folder, see :mod:`parcelrisk.extra_columns`); ``frame`` must have
+    been validated with the same declaration.
     """
     cfg = params or load_params()
+    if extra_columns is None:
+        extra_columns = load_extra_columns(
+            Path(reference_dir) / EXTRA_COLUMNS_FILE if reference_dir is not None else None
+        )
     truth = frame[[c for c in TRUTH_COLUMNS if c in frame]].copy()
     data = frame.drop(columns=list(truth.columns))
     inspected, seized = labels_of(data)
     split = time_split(data[M.declared_at], cfg["calibrate_share"], cfg["test_share"])
     part = split.assign(data[M.declared_at])
 
-    features = ManifestFeatures(reference_dir=reference_dir, store=store, secret=secret)
+    features = ManifestFeatures(
+        reference_dir=reference_dir,
+        store=store,
+        secret=secret,
+        extra_columns=tuple(extra_columns) or None,
+    )
     features.fit(data[part.eq("train")])
     X = features.transform(data)
 
@@ -214,6 +235,8 @@ def train_model(
     # The version is a content hash: the same data and settings give the same version string.
     import hashlib
 
+    if features.own_columns_:
+        model.metadata["extra_columns"] = extra_columns_to_list(features.own_columns_)
     model.metadata["model_version"] = (
         "pr-"
         + hashlib.sha256(

@@ -21,13 +21,14 @@ Example
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from parcelrisk.errors import InputError
+from parcelrisk.extra_columns import ExtraColumn
 from parcelrisk.io import ROW, RawBatch
 from parcelrisk.schema import (
     COUNTRY_COLUMNS,
@@ -97,6 +98,8 @@ IDENTIFIER_COLUMNS = (
     M.recipient_postcode,
     M.recipient_phone,
 )
+#: Longest value of a declared text, identifier or categorical column.
+_MAX_EXTRA_TEXT = 1000
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 
@@ -329,11 +332,22 @@ def _describe_failure(column: str, check_name: str) -> str:
 
 
 class Validator:
-    """Validate manifest chunks, remembering item_ids across chunks to reject duplicates."""
+    """Validate manifest chunks, remembering item_ids across chunks to reject duplicates.
 
-    def __init__(self, source: str = "<frame>", epoch_dates: bool = False) -> None:
+    ``extra_columns`` are a unit's declared columns (:mod:`parcelrisk.extra_columns`): they
+    must be in the file, and their values are checked by role (a number that is not one
+    rejects the row). Undeclared columns that are not in the schema are dropped.
+    """
+
+    def __init__(
+        self,
+        source: str = "<frame>",
+        epoch_dates: bool = False,
+        extra_columns: Sequence[ExtraColumn] = (),
+    ) -> None:
         self.source = source
         self.epoch_dates = epoch_dates
+        self.extra_columns = tuple(extra_columns)
         self.window = date_window()  # one window for every chunk of the file
         self._seen_ids = np.array([], dtype="uint64")
         self._seen_rows = np.array([], dtype="int64")
@@ -347,6 +361,14 @@ class Validator:
                 f"{self.source}: required column(s) missing: {', '.join(missing)} "
                 "(wrong delimiter, or use --columns MAP.yaml to map your column names)"
             )
+        present = set(columns)
+        undeclared = [c.name for c in self.extra_columns if c.name not in present]
+        if undeclared:
+            raise InputError(
+                f"{self.source}: declared column(s) missing: {', '.join(undeclared)} "
+                "(declared in features/extra_columns.yaml when the model was trained; "
+                "use --columns MAP.yaml to map your column names)"
+            )
 
     def validate(self, batch: RawBatch) -> ValidationResult:
         raw = batch.frame
@@ -356,6 +378,7 @@ class Validator:
         # A later JSON Lines chunk (or a chunk of only unreadable lines) may lack a key
         # altogether: its rows then miss that field, row by row, as with any other chunk size.
         absent = sorted(REQUIRED_COLUMNS - set(raw.columns))
+        absent += [c.name for c in self.extra_columns if c.name not in raw.columns]
         if absent:
             raw = raw.reindex(columns=[*raw.columns, *absent])
         issues = _Issues()
@@ -435,7 +458,32 @@ class Validator:
                     "bytes that are not valid in the file's encoding (try --encoding)",
                 )
                 out[column] = text
+        for extra in self.extra_columns:
+            out[extra.name] = self._coerce_extra(raw[extra.name], extra, issues)
         return pd.DataFrame(out, index=raw.index)
+
+    @staticmethod
+    def _coerce_extra(values: pd.Series, extra: ExtraColumn, issues: _Issues) -> pd.Series:
+        """A declared column coerced by its role; values of hidden roles are never quoted."""
+        name = extra.name
+        if extra.required:
+            issues.add(~_present(values), name, "required field is empty")
+        if extra.role == "numeric":
+            parsed = _parse_numbers(values)
+            bad = _present(values) & (parsed.isna() | ~np.isfinite(parsed.fillna(0.0)))
+            issues.add(bad, name, _quote(values, "not a finite number"))
+            return parsed.where(~bad)
+        # codes and ids from a spreadsheet or Parquet as numbers: read as the digits (as in CSV)
+        values = identifier_text(values)
+        text = _as_text(values)
+        bad_bytes = text.str.contains("\ufffd", regex=False).fillna(False)
+        issues.add(
+            bad_bytes, name, "bytes that are not valid in the file's encoding (try --encoding)"
+        )
+        too_long = text.str.len().gt(_MAX_EXTRA_TEXT).fillna(False)
+        message = f"longer than {_MAX_EXTRA_TEXT} characters"
+        issues.add(too_long, name, message if extra.hidden else _quote(values, message))
+        return text
 
     def _check(self, frame: pd.DataFrame, issues: _Issues) -> None:
         schema = ManifestSchema.to_schema()
@@ -531,18 +579,24 @@ def labels_ignored_notice(columns: Iterable[str], source: str) -> str:
 
 
 def validate_frame(
-    frame: pd.DataFrame, source: str = "<frame>", epoch_dates: bool = False
+    frame: pd.DataFrame,
+    source: str = "<frame>",
+    epoch_dates: bool = False,
+    extra_columns: Sequence[ExtraColumn] = (),
 ) -> ValidationResult:
     """Validate an in-memory manifest; rows are numbered 1..n in frame order."""
     raw = frame.reset_index(drop=True)
     raw.index = pd.RangeIndex(1, len(raw) + 1, name=ROW)
-    return Validator(source, epoch_dates).validate(RawBatch(raw))
+    return Validator(source, epoch_dates, extra_columns).validate(RawBatch(raw))
 
 
 def validate_batches(
-    batches: Iterable[RawBatch], source: str | os.PathLike[str], epoch_dates: bool = False
+    batches: Iterable[RawBatch],
+    source: str | os.PathLike[str],
+    epoch_dates: bool = False,
+    extra_columns: Sequence[ExtraColumn] = (),
 ) -> Iterator[ValidationResult]:
     """Validate a stream of chunks from :func:`parcelrisk.io.iter_manifest`."""
-    validator = Validator(str(source), epoch_dates)
+    validator = Validator(str(source), epoch_dates, extra_columns)
     for batch in batches:
         yield validator.validate(batch)

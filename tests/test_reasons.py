@@ -96,6 +96,7 @@ def _placeholders(text: str) -> set[str]:
 
 def _all_texts(group: dict) -> list[str]:
     texts = [group["text"], group.get("text_if_not_vague"), group.get("text_if_missing")]
+    texts.append(group.get("text_hidden"))  # own_columns: identifier and text columns
     entries = [group, *group.get("by_feature", {}).values()]
     for entry in entries:
         if isinstance(entry, str):
@@ -122,6 +123,7 @@ def test_every_template_names_only_known_placeholders():
         "watchlists",
         "vpk_comparison",
         "top_feature_text",
+        "top_feature_value",
     }
     groups = yaml.safe_load((default_reference_dir() / "reason_templates.yaml").read_text())
     texts = [t for g in groups["groups"] for t in _all_texts(g)]

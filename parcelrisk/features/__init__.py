@@ -11,11 +11,13 @@ in words (the explanations quote it). Feature groups live in one module each:
 * :mod:`~parcelrisk.features.parties`: names, addresses, postcodes;
 * :mod:`~parcelrisk.features.route`: origin, reshipping, country groups;
 * :mod:`~parcelrisk.features.text`: keyword groups of the description;
+* :mod:`~parcelrisk.features.own`: a unit's own declared columns (``own_*``);
 * :mod:`parcelrisk.profiles`: entity histories from the store (point in time).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +27,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from parcelrisk.errors import InputError
-from parcelrisk.features import parties, quality, route, text, value
+from parcelrisk.extra_columns import (
+    ExtraColumn,
+    extra_columns_from_list,
+    extra_columns_to_list,
+)
+from parcelrisk.features import own, parties, quality, route, text, value
 from parcelrisk.reference import ReferenceData, load_reference, normalise_text
 from parcelrisk.schema import REQUIRED_COLUMNS
 from parcelrisk.schema import ManifestSchema as M
@@ -78,6 +85,9 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
         Key for the entity hashes; default ``$PARCELRISK_SECRET``.
     profiles : bool
         Whether to compute entity profiles at all.
+    extra_columns : sequence of ExtraColumn, optional
+        A unit's own declared columns (:mod:`parcelrisk.extra_columns`), each made a
+        feature ``own_<name>`` after the built-in ones. Default: none.
 
     Examples
     --------
@@ -96,14 +106,17 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
         store: Any = None,
         secret: bytes | None = None,
         profiles: bool = True,
+        extra_columns: Sequence[ExtraColumn] | None = None,
     ) -> None:
         self.reference_dir = reference_dir
         self.store = store
         self.secret = secret
         self.profiles = profiles
+        self.extra_columns = extra_columns
 
     # -- scikit-learn API -------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: Any = None) -> ManifestFeatures:
+        self.own_columns_ = tuple(self.extra_columns or ())
         X = self._check_frame(X)
         self.reference_ = load_reference(self.reference_dir)
         self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
@@ -124,6 +137,9 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
             + [OTHER_LEVEL]
             for name, series in raw_categories.items()
         }
+        secret = self._own_secret()
+        self.own_secret_check_ = own.secret_check(secret) if secret is not None else None
+        self.own_levels_ = own.fit_levels(X, self.own_columns_, secret, OTHER_LEVEL)
         self.descriptions_ = self._descriptions()
         self.feature_names_out_ = list(self.descriptions_)
         return self
@@ -177,6 +193,11 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
             blocks.append(
                 pd.DataFrame({name: pd.Categorical(coded, categories=levels)}, index=X.index)
             )
+        if self.own_columns_:
+            secret = self._own_secret()
+            if secret is not None:
+                own.check_secret(self.own_secret_check_, secret)
+            blocks.append(own.own_features(X, self.own_columns_, self.own_levels_, secret))
         features = pd.concat(blocks, axis=1)
         context = FeatureContext(
             vague_list=quality.vague_match(parts["norm_desc"], ref),
@@ -198,7 +219,15 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
             from parcelrisk.profiles import PROFILE_FEATURES
 
             out |= {k: v for k, v in PROFILE_FEATURES.items() if not k.startswith("watchlist")}
-        return out | CATEGORICAL_FEATURES
+        return out | CATEGORICAL_FEATURES | own.descriptions(self.own_columns_)
+
+    def _own_secret(self) -> bytes | None:
+        """The key for identifier and text columns (None when none is declared)."""
+        if not any(c.hidden for c in self.own_columns_):
+            return None
+        from parcelrisk.store import secret_from_env
+
+        return self.secret or secret_from_env()
 
     def _profiles(self, X: pd.DataFrame, value_eur: pd.Series) -> pd.DataFrame:
         from parcelrisk.profiles import profile_features
@@ -235,8 +264,7 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
             "desc_group": parts["group"],
         }
 
-    @staticmethod
-    def _check_frame(X: Any) -> pd.DataFrame:
+    def _check_frame(self, X: Any) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):
             raise InputError(
                 "ManifestFeatures expects a pandas DataFrame of validated manifest rows"
@@ -244,12 +272,18 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
         missing = sorted(REQUIRED_COLUMNS - set(X.columns))
         if missing:
             raise InputError(f"manifest frame lacks required column(s): {', '.join(missing)}")
+        undeclared = [c.name for c in getattr(self, "own_columns_", ()) if c.name not in X]
+        if undeclared:
+            raise InputError(
+                f"manifest frame lacks declared column(s): {', '.join(undeclared)} "
+                "(validate it with the declaration: Validator(extra_columns=...))"
+            )
         return X
 
     # -- persistence (JSON, no pickle) -----------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         check_is_fitted(self, "feature_names_out_")
-        return {
+        out = {
             "profiles": self.profiles,
             "reference": self.reference_.to_dict(),
             "value_reference": self.value_reference_.to_dict(),
@@ -258,12 +292,32 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
             "feature_names_out": self.feature_names_out_,
             "descriptions": self.descriptions_,
         }
+        if self.own_columns_:  # absent otherwise: a model without them is saved as before
+            out["own_columns"] = extra_columns_to_list(self.own_columns_)
+            out["own_levels"] = self.own_levels_
+            out["own_secret_check"] = self.own_secret_check_
+        return out
 
     @classmethod
     def from_dict(
         cls, data: dict[str, Any], store: Any = None, secret: bytes | None = None
     ) -> ManifestFeatures:
-        est = cls(store=store, secret=secret, profiles=bool(data["profiles"]))
+        own_columns = extra_columns_from_list(data.get("own_columns", []))
+        est = cls(
+            store=store,
+            secret=secret,
+            profiles=bool(data["profiles"]),
+            extra_columns=own_columns or None,
+        )
+        est.own_columns_ = own_columns
+        est.own_levels_ = {k: [str(v) for v in vs] for k, vs in data.get("own_levels", {}).items()}
+        est.own_secret_check_ = data.get("own_secret_check")
+        if sorted(est.own_levels_) != sorted(c.name for c in own_columns if c.role != "numeric"):
+            raise ValueError("own_levels do not match the declared own_columns")
+        if any(not levels for levels in est.own_levels_.values()):
+            raise ValueError("own_levels: a column without levels")
+        if any(c.hidden for c in own_columns) and not isinstance(est.own_secret_check_, str):
+            raise ValueError("own_secret_check missing for keyed own columns")
         est.reference_ = ReferenceData.from_dict(data["reference"])
         est.value_reference_ = value.ValueReference(**data["value_reference"])
         est.categories_ = {k: list(v) for k, v in data["categories"].items()}
