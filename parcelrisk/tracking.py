@@ -439,12 +439,15 @@ def promote(
 
     ``incumbent``: the model in service when no version holds @champion yet (a
     unit's starting model, e.g. the shipped one); the challenger must beat it the
-    same way. Without either, the first challenger is promoted. ``store``: the
+    same way. Without either, the first challenger is promoted. In every case the
+    challenger must also match the plain LightGBM baseline fitted beside it on its own
+    test days (:func:`parcelrisk.baseline.beats_baseline`). ``store``: the
     history store both models score the window with, as they would in service
     (without it their entity profiles see only the window itself).
     """
     import mlflow
 
+    from parcelrisk.baseline import beats_baseline
     from parcelrisk.estimation import DECISION, decision_log_from_labels
 
     configure_tracking()
@@ -465,12 +468,12 @@ def promote(
         if champion
         else incumbent
     )
+    chal_model = load_registered(f"models:/{REGISTERED_NAME}@challenger", store=store)
     chal_scores, champ_scores, diff, better = compare_models(
-        load_registered(f"models:/{REGISTERED_NAME}@challenger", store=store),
-        champ_model,
-        window,
-        capacity,
+        chal_model, champ_model, window, capacity
     )
+    # Issue 18: a challenger that does not match plain LightGBM on its own test days is refused.
+    plain_ok, plain_why = beats_baseline(chal_model.metadata, capacity)
     rows = [{"alias": "challenger", "version": challenger.version, **chal_scores}]
     if champ_scores is not None:
         alias, version = (
@@ -496,6 +499,8 @@ def promote(
         )
     else:
         basis += "; no champion to beat"
+    basis += f"; the challenger {plain_why}"
+    better = better and plain_ok
     promoted = better or force
     if promoted:
         client.set_registered_model_alias(REGISTERED_NAME, "champion", challenger.version)

@@ -180,6 +180,8 @@ class Unit:
     known: list[pd.DataFrame] = field(init=False, default_factory=list)
     events: list[dict[str, Any]] = field(init=False, default_factory=list)
     rejected: int = field(init=False, default=0)
+    #: Day of the last training that produced a challenger (promoted or not).
+    last_trained_day: int = field(init=False, default=-(10**9))
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -339,6 +341,7 @@ class Unit:
         if short:  # checked before the features are built: they cost most of a training
             self.events.append({"day": day, "event": "train_skipped", "why": short})
             return None
+        self.last_trained_day = day
         key = (frame_hash(frame), params_key)
         result = self.cache.get(key)
         if result is None:

@@ -218,8 +218,11 @@ class ModelPolicy(Policy):
             self.model, self.trained_on = unit.load_initial_model(), 0
         if day < cfg.burn_in_days:
             return
-        due = self.model is None or (
-            self.retrain and day - self.trained_on >= cfg.retrain_every_days
+        # Without a model, try every day until the labels suffice, but after a refused
+        # challenger wait for the next scheduled training, as with a model.
+        every = cfg.retrain_every_days
+        due = (self.model is None and day - unit.last_trained_day >= every) or (
+            self.retrain and self.model is not None and day - self.trained_on >= every
         )
         if due:
             model = unit.train_and_deploy(day, self.params, self.params_key, self.model)
