@@ -549,10 +549,14 @@ def off_policy_difference(
     ``sum_K w y (1[challenger picks] - 1[champion picks]) / |K|``, unbiased like
     :func:`off_policy`'s IPS. ``low`` is the one-sided lower ``confidence`` bound
     of a bootstrap that resamples, within each day, the items either ranking
-    picks (seeded); ``high`` the matching upper bound. ``low > 0`` is evidence
-    that the challenger finds more; with two or fewer discordant finds it cannot
-    be (a resample misses them too often), which is the point: a tie of zeros,
-    or one lucky find, is not a reason to change models.
+    picks (seeded); ``high`` the matching upper bound, widened to the Fay-Feuer
+    gamma bound of the finds the challenger's own picks may hold where they were
+    only sampled (the control draw), so that finds nobody saw are not read as
+    absent. ``low > 0`` is evidence that the challenger finds more; with
+    two or fewer discordant finds it cannot be (a resample misses them too
+    often), which is the point: a tie of zeros, or one lucky find, is not a
+    reason to change models. Nor is a challenger shown worse merely because
+    its own picks were rarely opened.
 
     >>> log = pd.DataFrame({"item_id": ["a", "b", "c", "d"], "day": "2026-01-05",
     ...     "selected": [True, True, False, False], "selection_propensity": 1.0,
@@ -597,9 +601,28 @@ def off_policy_difference(
         boot[lo : lo + size] = terms[idx].sum(axis=1) / k
     low = float(np.quantile(boot, 1 - confidence))
     high = float(np.quantile(boot, confidence))
+    # The bootstrap sees only the logged finds. Where the challenger's own picks were
+    # inspected only through a random draw (propensity < 1: the control sample, weights up
+    # to ~1,000), the finds nobody saw can outweigh the ones seen many times over, and a
+    # bootstrap of "none seen" is a point at zero: in simulate it put the upper bound at or
+    # below zero for 25 challengers that were better on truth. The upper bound therefore
+    # also contains the Fay-Feuer gamma bound of the challenger's sampled finds (extra
+    # weight: the mean weight of its sampled picks), as IPS does. The lower bound, which
+    # decides promotion, stays the bootstrap's: there the unseen finds only make it lower.
+    pU, obsU, yU, wU = p[U], obs[U], y[U], w[U]
+    sampled = (pU > 0) & (pU < 1)
+    only_a = a[U] & ~b[U] & sampled
+    if only_a.any():
+        seen = only_a & obsU
+        _, a_high = fay_feuer_interval(
+            wU[seen], yU[seen], float(np.mean(1.0 / pU[only_a])), alpha=2 * (1 - confidence)
+        )
+        known = float(terms[~(only_a & ~obsU)].sum()) - float((wU * yU)[seen].sum())
+        high = max(high, (known + a_high) / k)
     method = (
         f"paired IPS difference, one-sided {confidence:.0%} bounds from a within-day "
-        f"bootstrap x{n_boot} (seed {seed}); n = discordant logged finds"
+        f"bootstrap x{n_boot} (seed {seed}), the upper one widened to the gamma bound of "
+        "the challenger's sampled finds; n = discordant logged finds"
     )
     return Estimate(value, low, high, discordant, method)
 
