@@ -3,7 +3,8 @@
 A generated manifest gets columns of its own: ``channel`` (categorical, drawn from the truth
 with noise), ``insured`` (numeric, a weak signal), ``importer`` (identifier, a few importers
 carry most illicit items) and ``junk`` (undeclared). Trained and scored through the CLI.
-Seeds are used nowhere else.
+Seeds are used nowhere else. The end-to-end tests (a model trained through the CLI, once per
+module) are marked slow; the declaration, keying and wording checks are not.
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ def scored(unit):
     return scored
 
 
+@pytest.mark.slow
 def test_declared_columns_are_features_of_the_model_and_it_uses_them(unit):
     model = load_model(unit["model"])
     own = ["own_channel", "own_insured", "own_importer"]
@@ -164,6 +166,7 @@ def test_declared_columns_are_features_of_the_model_and_it_uses_them(unit):
     assert all(len(k) == 16 for k in levels["importer"][:-1])
 
 
+@pytest.mark.slow
 def test_scores_and_explains_with_the_declared_columns(unit, scored):
     assert len(scored) == len(unit["today"])
     reasons = scored[["reason_1", "reason_2", "reason_3"]].fillna("")
@@ -179,6 +182,7 @@ def test_scores_and_explains_with_the_declared_columns(unit, scored):
     assert truth.loc[top].mean() > 3 * truth.mean()
 
 
+@pytest.mark.slow
 def test_identifiers_are_never_in_clear_in_the_model_or_the_outputs(unit, scored):
     files = [p.read_text(encoding="utf-8") for p in unit["model"].iterdir()]
     for text in [*files, scored.to_csv()]:
@@ -189,6 +193,7 @@ def test_identifiers_are_never_in_clear_in_the_model_or_the_outputs(unit, scored
     assert not own["text"].str.contains("IMP-").any()
 
 
+@pytest.mark.slow
 def test_a_missing_declared_column_stops_scoring_with_one_clear_line(unit):
     path = unit["folder"] / "no_channel.csv"
     unit["today"].drop(columns=["channel"]).to_csv(path, index=False)
@@ -198,6 +203,7 @@ def test_a_missing_declared_column_stops_scoring_with_one_clear_line(unit):
     assert "Traceback" not in output
 
 
+@pytest.mark.slow
 def test_a_bad_value_in_a_declared_column_is_a_reject_with_its_reason(unit):
     path = unit["folder"] / "bad_insured.csv"
     bad = unit["today"].astype({"insured": object})
@@ -212,6 +218,7 @@ def test_a_bad_value_in_a_declared_column_is_a_reject_with_its_reason(unit):
     assert len(scored) == len(unit["today"]) - 1
 
 
+@pytest.mark.slow
 def test_validate_checks_the_declared_columns(unit):
     path = unit["folder"] / "bad_channel.csv"
     bad = unit["today"].astype({"insured": object})
@@ -224,6 +231,7 @@ def test_validate_checks_the_declared_columns(unit):
     assert plain.exit_code == 0, plain.output
 
 
+@pytest.mark.slow
 def test_evaluate_reads_the_models_declared_columns(unit):
     args = ["evaluate", "--data", str(unit["folder"] / "train.csv"), "--model", str(unit["model"])]
     result = runner.invoke(app, [*args, "--no-store"])
@@ -231,6 +239,7 @@ def test_evaluate_reads_the_models_declared_columns(unit):
     assert "on train.csv" in result.output and "declared column" not in result.output
 
 
+@pytest.mark.slow
 def test_undeclared_columns_are_ignored(unit):
     model = parcelrisk.load_model(unit["model"], use_store=False)
     with_junk = model.score(unit["today"], scored_at=FIXED).scored
@@ -238,6 +247,7 @@ def test_undeclared_columns_are_ignored(unit):
     pd.testing.assert_frame_equal(with_junk, without)
 
 
+@pytest.mark.slow
 def test_the_pyfunc_scores_like_the_cli_with_declared_columns(unit, scored, monkeypatch):
     import mlflow
 
