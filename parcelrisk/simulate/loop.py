@@ -364,7 +364,10 @@ class Unit:
                 incumbent=None if registered else current,
                 store=self.store,
             )
-            check = self.estimate_check(window, result.model, decision.challenger)
+            # The challenger as registered, with this unit's store (a cached result's model
+            # may hold another unit's store).
+            challenger = resolve_model(f"models:/{REGISTERED_NAME}@challenger", store=self.store)
+            check = self.estimate_check(window, challenger, decision.challenger)
             if not decision.promoted and not registered:
                 # No registered champion: the unit's starting model stays in service.
                 self.events.append(
