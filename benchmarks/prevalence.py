@@ -87,6 +87,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("PARCELRISK_DEMO", "1")
     started = time.perf_counter()
+    commit = subprocess.run(  # the code measured: read before the run, not after
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for rate in RATES:
@@ -119,9 +122,6 @@ def main() -> None:
             f"{prec:.3f} ({lo:.3f}-{hi:.3f}) | {found[rec.prevalence] / rec.picks:.3f} | "
             f"{prec / base:.1f}x | {k / max(rec.illicit, 1):.2f} |"
         )
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
     header = (
         f"Command: `python benchmarks/prevalence.py --rows {args.rows} --seeds {args.seeds}`; "
         f"commit {commit}; {platform.machine()}, python {platform.python_version()}; "
