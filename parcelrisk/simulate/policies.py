@@ -27,7 +27,7 @@ the unit's history store.
 
 With a starting model the model policies use it from day 0; the first retraining
 comes after the burn-in (the first ``burn_in_days``), and a challenger replaces the
-starting model only if it is at least as good by the promotion rule. Without one,
+starting model only if the promotion rule finds it better with evidence. Without one,
 they run the rules policy during the burn-in: the first model needs labels. Selection reasons: ``model`` is the
 targeted part of the capacity (the model's or the rules' top items), ``control``
 the random draw, ``watchlist`` forced hits.
