@@ -608,7 +608,10 @@ def off_policy_difference(
     # below zero for 25 challengers that were better on truth. The upper bound therefore
     # also contains the Fay-Feuer gamma bound of the challenger's sampled finds (extra
     # weight: the mean weight of its sampled picks), as IPS does. The lower bound, which
-    # decides promotion, stays the bootstrap's: there the unseen finds only make it lower.
+    # decides promotion, stays the bootstrap's: on the champion's own log its picks are a
+    # census, so the finds a bootstrap misses are the challenger's, and missing them only
+    # makes that bound more cautious; on logs of other policies its false-promotion rate
+    # is checked in tests/test_estimation.py.
     pU, obsU, yU, wU = p[U], obs[U], y[U], w[U]
     sampled = (pU > 0) & (pU < 1)
     only_a = a[U] & ~b[U] & sampled
