@@ -624,7 +624,9 @@ def own_tmpdir(tmp_path, monkeypatch) -> Path:
     return folder
 
 
-def test_registry_model_loads_through_the_data_only_loader_and_leaves_nothing(registry, tmp_path):
+def test_registry_model_loads_through_the_data_only_loader_and_leaves_nothing(
+    registry, tmp_path, own_tmpdir
+):
     from parcelrisk.api import DEFAULT_MODEL_DIR
 
     _register_version(
