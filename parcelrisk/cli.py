@@ -1040,6 +1040,18 @@ def simulate(
             help="Model the unit starts with (folder; 'none': rules until its labels train one).",
         ),
     ] = str(DEFAULT_MODEL),
+    trial_share: Annotated[
+        float,
+        typer.Option(
+            "--trial-share",
+            min=0.0,
+            max=0.99,
+            help="Chance a trial day goes to an undecided challenger (0: no trials).",
+        ),
+    ] = 0.5,
+    trial_days: Annotated[
+        int, typer.Option("--trial-days", min=1, help="Days an undecided challenger is on trial.")
+    ] = 14,
 ) -> None:
     """Run the daily targeting loop over weeks, one world per policy (see README)."""
     from parcelrisk.simulate import SimulationConfig, run_simulation
@@ -1062,6 +1074,8 @@ def simulate(
         train_window_days=train_window,
         label_lag_days=label_lag,
         initial_model="" if initial_model.lower() == "none" else initial_model,
+        trial_share=trial_share,
+        trial_days=trial_days,
     )
 
     def progress(policy: str, run_seed: int, day: int) -> None:

@@ -540,6 +540,7 @@ def off_policy_difference(
     confidence: float = 0.95,
     n_boot: int = 2000,
     seed: int = 0,
+    resample: str = "items",
 ) -> Estimate:
     """IPS hit rate at ``capacity`` of the challenger's ranking minus the champion's, paired.
 
@@ -558,6 +559,11 @@ def off_policy_difference(
     reason to change models. Nor is a challenger shown worse merely because
     its own picks were rarely opened.
 
+    ``resample="days"``: the bootstrap resamples whole days instead, for logs
+    whose randomisation is by day (a trial, :mod:`parcelrisk.trial`: a coin
+    gives each day to one model, so a day's picks are opened or not together
+    and the items are not independent draws).
+
     >>> log = pd.DataFrame({"item_id": ["a", "b", "c", "d"], "day": "2026-01-05",
     ...     "selected": [True, True, False, False], "selection_propensity": 1.0,
     ...     "outcome": ["seizure", "no_finding", None, None]})
@@ -568,6 +574,8 @@ def off_policy_difference(
     """
     if not 0.5 < confidence < 1:
         raise ConfigError("confidence must be between 0.5 and 1")
+    if resample not in ("items", "days"):
+        raise ConfigError("resample must be 'items' or 'days'")
     d = _prepare(log)
     a = _picks(d, _aligned_scores(log, challenger_scores), capacity)
     b = _picks(d, _aligned_scores(log, champion_scores), capacity)
@@ -584,21 +592,10 @@ def off_policy_difference(
     discordant = int((terms != 0).sum())
     value = float(terms.sum()) / k
     rng = np.random.default_rng(seed)
-    days = d["day"].to_numpy()[U]
-    order = np.lexsort((d["item_id"].to_numpy()[U], days))
-    _, counts = np.unique(days, return_counts=True)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    boot = np.empty(n_boot)
-    for lo in range(0, n_boot, _BOOT_BLOCK):
-        size = min(_BOOT_BLOCK, n_boot - lo)
-        idx = np.concatenate(
-            [
-                order[st + rng.integers(0, c, size=(size, c))]
-                for st, c in zip(starts, counts, strict=True)
-            ],
-            axis=1,
-        )
-        boot[lo : lo + size] = terms[idx].sum(axis=1) / k
+    if resample == "days":
+        boot = _day_bootstrap(d["day"].to_numpy(), U, terms, n_boot, rng) / k
+    else:
+        boot = _item_bootstrap(d, U, terms, n_boot, rng) / k
     low = float(np.quantile(boot, 1 - confidence))
     high = float(np.quantile(boot, confidence))
     # The bootstrap sees only the logged finds. Where the challenger's own picks were
@@ -622,12 +619,45 @@ def off_policy_difference(
         )
         known = float(terms[~(only_a & ~obsU)].sum()) - float((wU * yU)[seen].sum())
         high = max(high, (known + a_high) / k)
+    unit = "a bootstrap of whole days" if resample == "days" else "a within-day bootstrap"
     method = (
-        f"paired IPS difference, one-sided {confidence:.0%} bounds from a within-day "
-        f"bootstrap x{n_boot} (seed {seed}), the upper one widened to the gamma bound of "
+        f"paired IPS difference, one-sided {confidence:.0%} bounds from {unit} "
+        f"x{n_boot} (seed {seed}), the upper one widened to the gamma bound of "
         "the challenger's sampled finds; n = discordant logged finds"
     )
     return Estimate(value, low, high, discordant, method)
+
+
+def _item_bootstrap(
+    d: pd.DataFrame, U: np.ndarray, terms: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Sums of ``terms`` (over positions ``U``) resampled within each day, ``n_boot`` times."""
+    days = d["day"].to_numpy()[U]
+    order = np.lexsort((d["item_id"].to_numpy()[U], days))
+    _, counts = np.unique(days, return_counts=True)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    boot = np.empty(n_boot)
+    for lo in range(0, n_boot, _BOOT_BLOCK):
+        size = min(_BOOT_BLOCK, n_boot - lo)
+        idx = np.concatenate(
+            [
+                order[st + rng.integers(0, c, size=(size, c))]
+                for st, c in zip(starts, counts, strict=True)
+            ],
+            axis=1,
+        )
+        boot[lo : lo + size] = terms[idx].sum(axis=1)
+    return boot
+
+
+def _day_bootstrap(
+    day: np.ndarray, U: np.ndarray, terms: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Sums of ``terms`` with whole days resampled (every day of the log, even one without terms)."""
+    names, codes = np.unique(day, return_inverse=True)
+    per_day = np.bincount(codes[U], weights=terms, minlength=len(names))
+    draws = rng.integers(0, len(names), size=(n_boot, len(names)))
+    return per_day[draws].sum(axis=1)
 
 
 def decision_log_from_labels(frame: pd.DataFrame) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -342,6 +342,19 @@ class PromotionResult:
     basis: str = ""
     forced: bool = False
     difference: dict[str, Any] | None = None
+    #: Whether the challenger matched the plain LightGBM baseline on its own test days.
+    plain_baseline_ok: bool = True
+    #: The challenger's ranking margins on the window's items (what the estimates used).
+    challenger_margin: pd.Series | None = field(default=None, repr=False)
+
+    @property
+    def undecided(self) -> bool:
+        """Refused for want of evidence only: not shown worse, and level with the plain baseline.
+
+        Such a challenger is worth a trial (:mod:`parcelrisk.trial`) to settle it.
+        """
+        high = (self.difference or {}).get("high")
+        return self.refused and self.plain_baseline_ok and high is not None and high > 0
 
     @property
     def refused(self) -> bool:
@@ -388,11 +401,18 @@ def _estimates(window: pd.DataFrame, margin: pd.Series, capacity: float) -> dict
 
 
 def compare_models(
-    challenger: Any, champion: Any | None, window: pd.DataFrame, capacity: float
+    challenger: Any,
+    champion: Any | None,
+    window: pd.DataFrame,
+    capacity: float,
+    *,
+    resample: str = "items",
+    challenger_margin: pd.Series | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None, bool]:
     """Off-policy figures of both models on ``window`` and whether the challenger wins.
 
     Returns (challenger figures, champion figures, paired difference, better).
+    ``challenger_margin``: the challenger's margins on the window, if already computed.
     The challenger is better only with evidence: the one-sided
     :data:`PROMOTION_CONFIDENCE` lower bound of the paired IPS difference of hit
     rates at ``capacity`` is above zero. A tie (two zeros) keeps the champion,
@@ -401,7 +421,7 @@ def compare_models(
     """
     from parcelrisk.estimation import decision_log_from_labels, off_policy_difference
 
-    chal_margin = _margins(challenger, window)
+    chal_margin = _margins(challenger, window) if challenger_margin is None else challenger_margin
     chal = _estimates(window, chal_margin, capacity)
     if champion is None:
         return chal, None, None, True
@@ -413,6 +433,7 @@ def compare_models(
         champ_margin,
         capacity,
         confidence=PROMOTION_CONFIDENCE,
+        resample=resample,
     )
     better = bool(diff.low > 0)  # NaN (no picks) compares False: keep the champion
     return chal, champ, diff.as_dict(), better
@@ -424,6 +445,7 @@ def promote(
     force: bool = False,
     incumbent: Any | None = None,
     store: Any = None,
+    trial: bool = False,
 ) -> PromotionResult:
     """Move @champion to @challenger if it finds more, with evidence, on the same logged window.
 
@@ -443,7 +465,9 @@ def promote(
     challenger must also match the plain LightGBM baseline fitted beside it on its own
     test days (:func:`parcelrisk.baseline.beats_baseline`). ``store``: the
     history store both models score the window with, as they would in service
-    (without it their entity profiles see only the window itself).
+    (without it their entity profiles see only the window itself). ``trial``:
+    the window was selected by a trial (:mod:`parcelrisk.trial`), whose coin
+    is drawn per day, so the paired difference resamples whole days.
     """
     import mlflow
 
@@ -469,8 +493,14 @@ def promote(
         else incumbent
     )
     chal_model = load_registered(f"models:/{REGISTERED_NAME}@challenger", store=store)
+    chal_margin = _margins(chal_model, window)
     chal_scores, champ_scores, diff, better = compare_models(
-        chal_model, champ_model, window, capacity
+        chal_model,
+        champ_model,
+        window,
+        capacity,
+        resample="days" if trial else "items",
+        challenger_margin=chal_margin,
     )
     # Issue 18: a challenger that does not match plain LightGBM on its own test days is refused.
     plain_ok, plain_why = beats_baseline(chal_model.metadata, capacity)
@@ -518,4 +548,6 @@ def promote(
         basis,
         bool(force and not better),
         diff,
+        plain_ok,
+        chal_margin,
     )

@@ -46,18 +46,33 @@ def _simulate(out: Path, *args: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-def _check_selection(decisions: pd.DataFrame, budget: float) -> None:
-    """Capacity every day, and propensities that are exact for the selection code."""
+def _check_selection(decisions: pd.DataFrame, budget: float, trial_share: float = 0.5) -> None:
+    """Capacity every day, and propensities that are exact for the selection code.
+
+    On a trial day (:mod:`parcelrisk.trial`) an item's propensity mixes both models'
+    selections: 1 (both target it), ``c`` (neither: the control draw's slots / eligible
+    items, the same for both as no watch-list is kept) or ``share + (1 - share) c`` for
+    an item only one of them targets.
+    """
     for (_, _, _), day in decisions.groupby(["policy", "seed", "day_index"]):
         n = len(day)
         assert day["selected"].sum() == min(n, int(round(budget * n)))
         p = day["selection_propensity"]
         targeted = day["selection_reason"].isin(["model", "watchlist"])
-        assert (p[targeted] == 1).all()
         control = day["selection_reason"].eq("control")
         eligible = ~targeted
-        expected = control.sum() / eligible.sum()
-        assert np.allclose(p[eligible], expected, atol=1e-8)
+        c = control.sum() / eligible.sum()
+        if (p[targeted] == 1).all() and np.allclose(p[eligible], c, atol=1e-8):
+            pass  # one policy selected alone
+        else:  # a trial day
+            one = trial_share + (1 - trial_share) * c
+            other = 1 - trial_share + trial_share * c
+            allowed = np.array([c, one, other, 1.0])
+            assert np.isclose(p.to_numpy()[:, None], allowed[None, :], atol=1e-7).any(axis=1).all()
+            assert (p[targeted] >= min(one, other) - 1e-7).all()
+            # the items the model that ran did not target, but the other did: as many as
+            # the other targets that this one does not
+            assert (~np.isclose(p[eligible], c, atol=1e-8)).sum() <= targeted.sum()
         # in (0, 1], except on a day whose capacity leaves no control slot (exactly 0 then)
         assert ((p > 0) & (p <= 1)).all() or (control.sum() == 0 and (p[eligible] == 0).all())
 
@@ -166,26 +181,30 @@ def test_labels_arrive_late(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_model_policies_train_register_and_run(tmp_path: Path) -> None:
-    """static and adaptive (= retrained + adaptive control share) after a rules burn-in."""
+def test_model_policies_train_register_trial_and_run(tmp_path: Path) -> None:
+    """static and adaptive (= retrained + adaptive control share) after a rules burn-in;
+    an undecided challenger goes on trial and is judged once the trial's outcomes are in."""
     config = SimulationConfig(
-        weeks=2,
+        weeks=3,
         items_per_day=1500,
         seeds=(2,),
         policies=("static", "adaptive"),
         budget=0.2,  # labels are scarce at 2%: enough seizures to train within two weeks
         burn_in_days=9,
-        retrain_every_days=2,
+        retrain_every_days=3,
         train_window_days=14,
         label_lag_days=2,
         start="2026-01-07",  # a Wednesday: the calibration days of the first model are weekdays
+        trial_days=4,
     )
     summary = run_simulation(config, tmp_path / "sim")
     decisions = pd.read_parquet(tmp_path / "sim" / "decisions.parquet")
-    _check_selection(decisions, 0.2)
+    _check_selection(decisions, 0.2, config.trial_share)
     runs = {r["policy"]: r for r in summary["runs"]}
     trained = {
-        policy: [e for e in runs[policy]["events"] if e["event"] == "trained"]
+        policy: [
+            e for e in runs[policy]["events"] if e["event"] in ("trained", "kept_initial_model")
+        ]
         for policy in ("static", "adaptive")
     }
     for policy, events in trained.items():
@@ -196,11 +215,29 @@ def test_model_policies_train_register_and_run(tmp_path: Path) -> None:
         ]
         assert live["model_version"].str.startswith("pr-").all()
         assert (tmp_path / "sim" / "units" / f"{policy}-s2" / "mlflow" / "mlflow.db").is_file()
-    # static never tries again; adaptive (retrained) tries every retrain_every_days
+    # static never tries again; adaptive (retrained) tries every retrain_every_days, or,
+    # after a challenger put on trial, on the day the trial is judged
     assert len(trained["static"]) == 1
     assert [e["day"] for e in runs["static"]["events"]][-1] == trained["static"][0]["day"]
-    retry = trained["adaptive"][0]["day"] + config.retrain_every_days
-    assert retry in [e["day"] for e in runs["adaptive"]["events"]]
+    events = runs["adaptive"]["events"]
+    judged = {e["day"]: e for e in events if e["event"] == "trial_judged"}
+    assert judged, events  # this seed's second challenger cannot be told from the first
+    for first, then in zip(trained["adaptive"], trained["adaptive"][1:], strict=False):
+        if first["trial"]:
+            due = first["day"] + config.trial_days + config.label_lag_days
+            assert then["day"] == due and judged[due]["challenger"] == first["challenger"]
+            trial = decisions[
+                decisions["policy"].eq("adaptive")
+                & decisions["day_index"].between(first["day"], first["day"] + config.trial_days - 1)
+            ]
+            ran = set(trial.groupby("day_index")["model_version"].first())
+            assert first["challenger"] in ran or judged[due]["challenger_days"] == 0
+            assert judged[due]["challenger_days"] == sum(
+                v == first["challenger"]
+                for v in trial.groupby("day_index")["model_version"].first()
+            )
+        else:
+            assert then["day"] == first["day"] + config.retrain_every_days
     # the same burn-in (the rules) gives the same first model
     assert trained["static"][0]["challenger"] == trained["adaptive"][0]["challenger"]
     burn = decisions[decisions["day_index"].lt(9)].set_index(["policy", "item_id"])["selected"]
@@ -209,6 +246,8 @@ def test_model_policies_train_register_and_run(tmp_path: Path) -> None:
     assert shares and {s["share"] for s in shares} <= {0.02, 0.05, 0.10, 0.20}
     adaptive = decisions[decisions["policy"].eq("adaptive")]
     assert set(adaptive["control_share"]) <= {0.02, 0.05, 0.10, 0.20}
+    checks = summary["off_policy_checks"]
+    assert checks["trials"] == len(judged) and checks["realised_n"] >= 1
 
 
 def test_model_policies_start_from_the_initial_model(tmp_path: Path) -> None:

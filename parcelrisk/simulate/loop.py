@@ -88,6 +88,13 @@ class SimulationConfig:
     #: until their own labels can train one). Default: the shipped model, trained on another
     #: world (another seed), as a unit adopting parcelrisk would start.
     initial_model: str = ""
+    #: A challenger that ``promote`` cannot yet tell from the model in service (refused, but
+    #: not shown worse, and level with the plain baseline) goes on trial for
+    #: ``trial_days``: each day a seeded coin gives the day to it with this probability
+    #: (:mod:`parcelrisk.trial`, exact propensities); once their outcomes are in, ``promote``
+    #: judges it on those days. 0: no trials, challengers are judged on the logs only.
+    trial_share: float = 0.5
+    trial_days: int = 14
 
     @property
     def days(self) -> int:
@@ -100,6 +107,8 @@ class SimulationConfig:
             raise ConfigError("simulate needs --weeks >= 1 and --items-per-day >= 10")
         if not 0 < self.budget <= 1 or not 0 <= self.control_share <= 1:
             raise ConfigError("--budget must be in (0, 1] and --control-share in [0, 1]")
+        if not 0 <= self.trial_share < 1 or self.trial_days < 1:
+            raise ConfigError("--trial-share must be in [0, 1) and --trial-days at least 1")
         unknown = [p for p in self.policies if p not in POLICIES]
         if unknown or not self.policies:
             raise ConfigError(
@@ -165,6 +174,21 @@ TrainingCache = dict[tuple[str, str], Any]
 
 
 @dataclass
+class Trial:
+    """A challenger on trial: it may select on days ``start`` to ``end - 1`` (a seeded coin)."""
+
+    model: Any  # loaded with the unit's store
+    version: str
+    start: int
+    end: int
+    #: The estimate made from the logs at training time (``Unit.estimate_check``).
+    estimate: dict[str, Any]
+
+    def running(self, day: int) -> bool:
+        return self.start <= day < self.end
+
+
+@dataclass
 class Unit:
     """A customs unit: its world, store, archive of manifests, decisions and pending outcomes."""
 
@@ -182,6 +206,8 @@ class Unit:
     rejected: int = field(init=False, default=0)
     #: Day of the last training that produced a challenger (promoted or not).
     last_trained_day: int = field(init=False, default=-(10**9))
+    #: The challenger on trial, if any (see :attr:`SimulationConfig.trial_share`).
+    trial: Trial | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -293,7 +319,10 @@ class Unit:
         latest days of its window.
         """
         last = day - self.config.label_lag_days
-        first = max(0, last - self.config.train_window_days)
+        return self.labelled_days(max(0, last - self.config.train_window_days), last)
+
+    def labelled_days(self, first: int, last: int) -> pd.DataFrame:
+        """Days ``first`` to ``last - 1`` of the archive, with the labels and propensities known now."""
         frames = [
             pd.read_parquet(self.folder / "days" / f"day-{d:04d}.parquet")
             for d in range(first, last)
@@ -364,10 +393,16 @@ class Unit:
                 incumbent=None if registered else current,
                 store=self.store,
             )
-            # The challenger as registered, with this unit's store (a cached result's model
-            # may hold another unit's store).
-            challenger = resolve_model(f"models:/{REGISTERED_NAME}@challenger", store=self.store)
-            check = self.estimate_check(window, challenger, decision.challenger)
+            # promote scored the window with the challenger as registered, with this unit's
+            # store (a cached result's model may hold another unit's store).
+            check = self.estimate_check(window, decision.challenger_margin, decision.challenger)
+            if decision.undecided and self.config.trial_share > 0:
+                challenger = resolve_model(
+                    f"models:/{REGISTERED_NAME}@challenger", store=self.store
+                )
+                self.trial = Trial(
+                    challenger, challenger.version, day, day + self.config.trial_days, check
+                )
             if not decision.promoted and not registered:
                 # No registered champion: the unit's starting model stays in service.
                 self.events.append(
@@ -379,6 +414,7 @@ class Unit:
                         "champion_figures": _figures(decision.champion or {}),
                         "difference": decision.difference,
                         "ope_check": check,
+                        "trial": self.trial is not None and self.trial.start == day,
                         "seconds": round(time.perf_counter() - started, 1),
                     }
                 )
@@ -395,6 +431,7 @@ class Unit:
                 "champion_figures": _figures(decision.champion or {}),
                 "difference": decision.difference,
                 "ope_check": check,
+                "trial": self.trial is not None and self.trial.start == day,
                 "champion": champion.version,
                 "seizures_train": result.model.metadata["rows"]["seizures_train"],
                 "seconds": round(time.perf_counter() - started, 1),
@@ -402,8 +439,57 @@ class Unit:
         )
         return champion
 
+    def judge_trial(self, day: int, current: Any) -> Any:
+        """Promote or drop the challenger on trial, judged on its trial days; the model in service.
+
+        The same rule as at training (:func:`parcelrisk.tracking.promote`), now on
+        logs in which both models' picks had propensities of at least the trial
+        share. Called once the trial's outcomes are in (``label_lag_days`` after it).
+        """
+        from parcelrisk.api import resolve_model
+        from parcelrisk.tracking import REGISTERED_NAME, promote
+
+        trial = self.trial
+        assert trial is not None
+        self.trial = None
+        window = self.labelled_days(trial.start, trial.end)
+        with _tracking(self.folder / "mlflow"):
+            registered = _has_champion()
+            decision = promote(
+                window,
+                capacity=self.config.budget,
+                incumbent=None if registered else current,
+                store=self.store,
+                trial=True,
+            )
+            model = (
+                resolve_model(f"models:/{REGISTERED_NAME}@champion", store=self.store)
+                if decision.promoted
+                else current
+            )
+        ran = [
+            d
+            for d in self.decisions[trial.start : trial.end]
+            if d["model_version"].iloc[0] == trial.version
+        ]
+        self.events.append(
+            {
+                "day": day,
+                "event": "trial_judged",
+                "challenger": trial.version,
+                "trial_days": trial.end - trial.start,
+                "challenger_days": len(ran),
+                "promoted": bool(decision.promoted),
+                "challenger_figures": _figures(decision.challenger),
+                "champion_figures": _figures(decision.champion or {}),
+                "difference": decision.difference,
+                "estimate_at_training": trial.estimate,
+            }
+        )
+        return model
+
     def estimate_check(
-        self, window: pd.DataFrame, model: Any, figures: dict[str, Any]
+        self, window: pd.DataFrame, margin: pd.Series | None, figures: dict[str, Any]
     ) -> dict[str, Any]:
         """The challenger's off-policy estimate on the window beside the truth it estimates.
 
@@ -412,16 +498,14 @@ class Unit:
         unit never sees): exactly what the IPS estimate targets, on the same items.
         """
         from parcelrisk.estimation import candidate_picks, decision_log_from_labels
-        from parcelrisk.tracking import _margins
 
+        assert margin is not None, "promote returns the challenger's margins"
         days = set(window["declared_at"].dt.strftime("%Y-%m-%d"))
         logged = pd.concat(
             [d for d in self.decisions if str(d["day"].iloc[0]) in days], ignore_index=True
         )
         found = logged.set_index("item_id")["truth_found_if_inspected"]
-        picks = candidate_picks(
-            decision_log_from_labels(window), _margins(model, window), self.config.budget
-        )
+        picks = candidate_picks(decision_log_from_labels(window), margin, self.config.budget)
         ids = window["item_id"].astype("str").to_numpy()[picks]
         truth = float(found.reindex(ids).astype("float64").mean()) if len(ids) else float("nan")
         low, high = (

@@ -218,6 +218,13 @@ class ModelPolicy(Policy):
             self.model, self.trained_on = unit.load_initial_model(), 0
         if day < cfg.burn_in_days:
             return
+        trial = unit.trial
+        if trial is not None and day >= trial.end + cfg.label_lag_days:
+            self.model = unit.judge_trial(day, self.model)
+        elif trial is not None:  # no new challenger while one is on trial or being judged
+            if self.adaptive is not None and self.model is not None:
+                self.adaptive.update(unit, day)
+            return
         # Without a model, try every day until the labels suffice, but after a refused
         # challenger wait for the next scheduled training, as with a model.
         every = cfg.retrain_every_days
@@ -236,6 +243,8 @@ class ModelPolicy(Policy):
             return self.rules.decide(unit, day, valid)
         share = self.adaptive.share if self.adaptive is not None else None
         opts = unit.options(day, control_share=share, explain="none")
+        if unit.trial is not None and unit.trial.running(day):
+            return self._trial_day(unit, day, valid, opts)
         scored = score_frame(valid, self.model, opts).scored
         return pd.DataFrame(
             {
@@ -246,6 +255,41 @@ class ModelPolicy(Policy):
                 "selection_propensity": scored["selection_propensity"],
                 "control_share": opts.control_share,
                 "model_version": scored["model_version"],
+            },
+            index=valid.index,
+        )
+
+    def _trial_day(
+        self, unit: Unit, day: int, valid: pd.DataFrame, opts: ScoreOptions
+    ) -> pd.DataFrame:
+        """A trial day: the coin picks the model that selects; propensities of the design."""
+        from parcelrisk.scoring import predict
+        from parcelrisk.trial import trial_selection
+
+        trial = unit.trial
+        assert trial is not None
+        champ, _, _ = predict(valid, self.model)
+        chal, _, _ = predict(valid, trial.model)
+        picked = trial_selection(
+            champ.margin.to_numpy(),
+            chal.margin.to_numpy(),
+            valid["item_id"].astype("str"),
+            np.zeros(len(valid), dtype=bool),  # the simulation keeps no watch-list
+            opts,
+            day=unit.midnight(day).strftime("%Y-%m-%d"),
+            share=unit.config.trial_share,
+        )
+        ran = chal if picked.challenger_ran else champ
+        reason, propensity, rank = picked.selection.as_series(valid.index)
+        return pd.DataFrame(
+            {
+                "risk_score": ran.risk.to_numpy(),
+                "risk_rank": rank.astype("int64"),
+                "selected": reason.notna().to_numpy(),
+                "selection_reason": reason.astype("object"),
+                "selection_propensity": propensity.round(8).astype("float64"),
+                "control_share": opts.control_share,
+                "model_version": trial.version if picked.challenger_ran else self.model.version,
             },
             index=valid.index,
         )

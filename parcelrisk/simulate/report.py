@@ -153,9 +153,12 @@ def off_policy_checks(runs: list[dict[str, Any]], decisions: pd.DataFrame) -> di
 
     * ``covered``: the estimate's 95% interval holds the truth on the same window
       items (the share of the challenger's top picks an inspection would find);
-    * ``realised_in_interval`` (promoted challengers only): the interval holds the
-      hit rate its own picks realised on truth in the days it then served
-      (``truth_found_if_inspected`` of its ``model`` picks), the on-policy result.
+    * ``realised_in_interval`` (challengers that then selected: on trial days, or
+      once promoted): the interval holds the hit rate its own picks realised on
+      truth on the days it selected (``truth_found_if_inspected`` of its
+      ``model`` picks), the on-policy result.
+
+    ``trial_decisions``: each challenger judged after a trial (:mod:`parcelrisk.trial`).
     """
     rows = []
     for facts in runs:
@@ -169,24 +172,27 @@ def off_policy_checks(runs: list[dict[str, Any]], decisions: pd.DataFrame) -> di
                 "day": event["day"],
                 "challenger": event.get("challenger"),
                 "promoted": bool(event.get("promoted", False)),
+                "trial": bool(event.get("trial", False)),
                 **check,
             }
-            if row["promoted"]:
-                served = decisions[
-                    decisions["policy"].eq(facts["policy"])
-                    & decisions["seed"].eq(facts["seed"])
-                    & decisions["model_version"].eq(row["challenger"])
-                    & decisions["selection_reason"].eq("model")
-                ]
-                realised = (
-                    float(served["truth_found_if_inspected"].astype("float64").mean())
-                    if len(served)
-                    else math.nan
-                )
+            served = decisions[
+                decisions["policy"].eq(facts["policy"])
+                & decisions["seed"].eq(facts["seed"])
+                & decisions["model_version"].eq(row["challenger"])
+                & decisions["selection_reason"].eq("model")
+            ]
+            if len(served):
+                realised = float(served["truth_found_if_inspected"].astype("float64").mean())
                 row["realised"] = realised
                 row["realised_picks"] = len(served)
                 row["realised_in_interval"] = bool(check["low"] <= realised <= check["high"])
             rows.append(row)
+    trials = [
+        {"policy": facts["policy"], "seed": facts["seed"], **event}
+        for facts in runs
+        for event in facts.get("events", [])
+        if event.get("event") == "trial_judged"
+    ]
 
     def share(key: str, subset: list[dict[str, Any]]) -> float:
         return float(np.mean([r[key] for r in subset])) if subset else math.nan
@@ -199,7 +205,10 @@ def off_policy_checks(runs: list[dict[str, Any]], decisions: pd.DataFrame) -> di
         "covered_n": len(known),
         "realised_in_interval_share": share("realised_in_interval", served),
         "realised_n": len(served),
+        "trials": len(trials),
+        "promoted_after_trial": sum(bool(t["promoted"]) for t in trials),
         "checks": rows,
+        "trial_decisions": trials,
     }
 
 
