@@ -270,13 +270,11 @@ def baseline_figures(
         DECISION,
         candidate_picks,
         decision_log_from_labels,
+        log_provenance,
         off_policy,
     )
-    from parcelrisk.model import declared_days
 
     log = decision_log_from_labels(test)
-    with_propensity = bool((log["selected"] & log["selection_reason"].ne("control")).any())
-    first, last = declared_days(test)
     rows: list[dict[str, Any]] = []
     for method, scores in rankings.items():
         for c in capacities:
@@ -296,12 +294,7 @@ def baseline_figures(
                 row["truth_found"] = _share(picks, truth[T.truth_found_if_inspected])
             rows.append(row)
     return {
-        "days": {"first_day": first, "last_day": last},
-        "items": int(len(log)),
-        "logged_with_outcome": int((log["selected"] & log["outcome"].notna()).sum()),
-        "source": "logged selection_propensity of every inspection"
-        if with_propensity
-        else "random control sample only (no selection_propensity in the data)",
+        **log_provenance(log),
         "estimator": DECISION,
         "rows": rows,
     }

@@ -90,6 +90,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -702,6 +703,25 @@ def decision_log_from_labels(frame: pd.DataFrame) -> pd.DataFrame:
         },
         index=frame.index,
     )
+
+
+def log_provenance(log: pd.DataFrame) -> dict[str, Any]:
+    """What a decision log from labels rests on: its days, items, logged outcomes and source.
+
+    The header of every figure set estimated from it (the training's test-day
+    estimates, the plain-baseline comparison), so a reader sees whether every
+    inspection counted or only the random control sample.
+    """
+    with_propensity = bool((log["selected"] & log["selection_reason"].ne("control")).any())
+    days = log["day"].astype("str")
+    return {
+        "days": {"first_day": str(days.min()), "last_day": str(days.max())},
+        "items": int(len(log)),
+        "logged_with_outcome": int((log["selected"] & log["outcome"].notna()).sum()),
+        "source": "logged selection_propensity of every inspection"
+        if with_propensity
+        else "random control sample only (no selection_propensity in the data)",
+    }
 
 
 def off_policy_leakage(

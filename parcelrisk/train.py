@@ -496,18 +496,16 @@ def unbiased_estimates(
     :func:`parcelrisk.estimation.decision_log_from_labels`). JSON-safe, for the
     model's metadata, the model card, the report and ``promote``.
     """
-    from parcelrisk.estimation import HEADLINE, capacity_estimates, decision_log_from_labels
+    from parcelrisk.estimation import (
+        HEADLINE,
+        capacity_estimates,
+        decision_log_from_labels,
+        log_provenance,
+    )
 
     log = decision_log_from_labels(test)
-    with_propensity = bool((log["selected"] & log["selection_reason"].ne("control")).any())
-    first, last = declared_days(test)
     return {
-        "days": {"first_day": first, "last_day": last},
-        "items": int(len(log)),
-        "logged_with_outcome": int((log["selected"] & log["outcome"].notna()).sum()),
-        "source": "logged selection_propensity of every inspection"
-        if with_propensity
-        else "random control sample only (no selection_propensity in the data)",
+        **log_provenance(log),
         "headline": HEADLINE,
         "capacities": capacity_estimates(
             log, ranking, [float(c) for c in cfg["capacities"]], seed=int(cfg["seed"])
