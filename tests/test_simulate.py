@@ -41,6 +41,10 @@ DECISION_COLUMNS = {
 }
 
 
+def unit_midnight(config: SimulationConfig, day: int) -> pd.Timestamp:
+    return pd.Timestamp(config.start, tz="UTC") + pd.Timedelta(days=day)
+
+
 def _simulate(out: Path, *args: str) -> None:
     result = CliRunner().invoke(app, ["simulate", *args, "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -185,17 +189,17 @@ def test_model_policies_train_register_trial_and_run(tmp_path: Path) -> None:
     """static and adaptive (= retrained + adaptive control share) after a rules burn-in;
     an undecided challenger goes on trial and is judged once the trial's outcomes are in."""
     config = SimulationConfig(
-        weeks=3,
+        weeks=4,  # a trial is judged once all its outcomes are in: up to 10 days after it
         items_per_day=1500,
         seeds=(2,),
         policies=("static", "adaptive"),
         budget=0.2,  # labels are scarce at 2%: enough seizures to train within two weeks
         burn_in_days=9,
-        retrain_every_days=3,
+        retrain_every_days=2,
         train_window_days=14,
         label_lag_days=2,
         start="2026-01-07",  # a Wednesday: the calibration days of the first model are weekdays
-        trial_days=4,
+        trial_days=3,
     )
     summary = run_simulation(config, tmp_path / "sim")
     decisions = pd.read_parquet(tmp_path / "sim" / "decisions.parquet")
@@ -224,8 +228,18 @@ def test_model_policies_train_register_trial_and_run(tmp_path: Path) -> None:
     assert judged, events  # this seed's second challenger cannot be told from the first
     for first, then in zip(trained["adaptive"], trained["adaptive"][1:], strict=False):
         if first["trial"]:
-            due = first["day"] + config.trial_days + config.label_lag_days
-            assert then["day"] == due and judged[due]["challenger"] == first["challenger"]
+            # judged once every outcome of the trial days is in (1-10 days after inspection)
+            due = then["day"]
+            assert due >= first["day"] + config.trial_days + config.label_lag_days
+            assert due <= first["day"] + config.trial_days + 10
+            assert judged[due]["challenger"] == first["challenger"]
+            trial_days = decisions[
+                decisions["policy"].eq("adaptive")
+                & decisions["day_index"].between(first["day"], first["day"] + config.trial_days - 1)
+                & decisions["selected"]
+            ]
+            known_by = unit_midnight(config, due)
+            assert (pd.to_datetime(trial_days["inspected_at"], utc=True) <= known_by).all()
             trial = decisions[
                 decisions["policy"].eq("adaptive")
                 & decisions["day_index"].between(first["day"], first["day"] + config.trial_days - 1)

@@ -439,12 +439,24 @@ class Unit:
         )
         return champion
 
+    def outcomes_pending(self, first: int, last: int) -> bool:
+        """Whether any item inspected on days ``first`` to ``last - 1`` still awaits its outcome."""
+        if not self.pending or not any(len(p) for p in self.pending):
+            return False
+        waiting = set(pd.concat(self.pending, ignore_index=True)["item_id"].astype("str"))
+        return any(
+            not waiting.isdisjoint(d.loc[d["selected"], "item_id"].astype("str"))
+            for d in self.decisions[first:last]
+        )
+
     def judge_trial(self, day: int, current: Any) -> Any:
         """Promote or drop the challenger on trial, judged on its trial days; the model in service.
 
         The same rule as at training (:func:`parcelrisk.tracking.promote`), now on
         logs in which both models' picks had propensities of at least the trial
-        share. Called once the trial's outcomes are in (``label_lag_days`` after it).
+        share. Called once every outcome of the trial days is in: an outcome still
+        out would count as a parcel not opened, and on a day-randomised trial it
+        would fall on whichever model had the last days.
         """
         from parcelrisk.api import resolve_model
         from parcelrisk.tracking import REGISTERED_NAME, promote

@@ -219,7 +219,11 @@ class ModelPolicy(Policy):
         if day < cfg.burn_in_days:
             return
         trial = unit.trial
-        if trial is not None and day >= trial.end + cfg.label_lag_days:
+        if (
+            trial is not None
+            and day >= trial.end + cfg.label_lag_days
+            and not unit.outcomes_pending(trial.start, trial.end)
+        ):
             self.model = unit.judge_trial(day, self.model)
         elif trial is not None:  # no new challenger while one is on trial or being judged
             if self.adaptive is not None and self.model is not None:
