@@ -743,6 +743,13 @@ def promote(
         bool,
         typer.Option("--force", help="Promote even without evidence that it is better (logged)."),
     ] = False,
+    trial: Annotated[
+        bool,
+        typer.Option(
+            "--trial",
+            help="The window was selected by a trial (parcelrisk.trial): resample whole days.",
+        ),
+    ] = False,
     store: StoreOption = None,
     no_store: NoStoreOption = False,
     columns: ColumnsOption = None,
@@ -759,7 +766,7 @@ def promote(
 
     valid, _rejects, _read = _read_valid(data, columns, encoding)
     with _maybe_store(store, no_store) as history:
-        decision = promote_model(valid, capacity=capacity, force=force, store=history)
+        decision = promote_model(valid, capacity=capacity, force=force, store=history, trial=trial)
     table = Table(title=f"Challenger vs champion at {capacity:.1%} capacity")
     for name in decision.comparison.columns:
         table.add_column(str(name))

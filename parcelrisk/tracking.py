@@ -524,8 +524,9 @@ def promote(
         value = "nan" if diff["value"] is None else f"{diff['value']:+.4f}"
         basis += (
             f"; challenger - champion = {value} (one-sided {PROMOTION_CONFIDENCE:.0%} bounds "
-            f"{low} to {high}, {diff['n']} discordant logged finds); the rule promotes only "
-            "when the lower bound is above zero"
+            f"{low} to {high}, {diff['n']} discordant logged finds"
+            + ("; a trial window: whole days resampled" if trial else "")
+            + "); the rule promotes only when the lower bound is above zero"
         )
     else:
         basis += "; no champion to beat"

@@ -93,6 +93,10 @@ def test_promotion_keeps_the_champion_on_a_tie_unless_forced(
         assert "off-policy IPS (inverse-propensity) estimate" in decision.basis
         assert "lower bound is above zero" in decision.basis
         assert client.get_model_version_by_alias(REGISTERED_NAME, "champion").version == champion
+        # judged as a trial window (whole days resampled): still a tie, still kept
+        as_trial = promote(window, capacity=0.02, trial=True)
+        assert not as_trial.promoted and "whole days" in as_trial.difference["method"]
+        assert "a trial window" in as_trial.basis and "a trial window" not in decision.basis
         forced = promote(window, capacity=0.02, force=True)
         assert forced.promoted and forced.forced
         assert client.get_model_version_by_alias(REGISTERED_NAME, "champion").version != champion
