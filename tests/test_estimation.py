@@ -465,17 +465,17 @@ def test_trial_propensities_are_the_exact_mixture_of_both_selections():
 def test_paired_difference_on_trial_days_covers_and_rarely_promotes_an_equal_model():
     """Day-resampled paired difference on trial logs: coverage, false and true promotions."""
     rng = np.random.default_rng(83)
-    covered, false_wins, true_wins, reps = 0, 0, 0, 60
+    covered, false_wins, true_wins, reps = 0, 0, 0, 40
     for rep in range(reps):
         log, chal, champ, y = trial_policy_log(rng, share=0.5)
         truth = float(
             y[candidate_picks(log, chal, 20)].mean() - y[candidate_picks(log, champ, 20)].mean()
         )
-        diff = off_policy_difference(log, chal, champ, 20, n_boot=400, seed=rep, resample="days")
+        diff = off_policy_difference(log, chal, champ, 20, n_boot=300, seed=rep, resample="days")
         covered += diff.low <= truth <= diff.high
         false_wins += diff.low > 0
         log, chal, champ, _ = trial_policy_log(rng, share=0.5, edge=0.85)
-        better = off_policy_difference(log, chal, champ, 20, n_boot=400, seed=rep, resample="days")
+        better = off_policy_difference(log, chal, champ, 20, n_boot=300, seed=rep, resample="days")
         true_wins += better.low > 0
     assert covered / reps >= 0.9, covered
     assert false_wins / reps <= 0.1, false_wins
