@@ -349,12 +349,17 @@ class PromotionResult:
 
     @property
     def undecided(self) -> bool:
-        """Refused for want of evidence only: not shown worse, and level with the plain baseline.
+        """Refused for want of evidence only: it looks better, but not with 95% confidence.
 
-        Such a challenger is worth a trial (:mod:`parcelrisk.trial`) to settle it.
+        The paired difference's point estimate is above zero (unbiased, so the
+        challenger looks better) and it matched the plain baseline. Such a
+        challenger is worth a trial (:mod:`parcelrisk.trial`) to settle it. One
+        that looks level or worse is not: in simulate, 6 of 6 challengers put
+        on trial on an open upper bound alone looked worse at training, were
+        worse on truth, and their trial days cost the unit 12% of its seizures.
         """
-        high = (self.difference or {}).get("high")
-        return self.refused and self.plain_baseline_ok and high is not None and high > 0
+        value = (self.difference or {}).get("value")
+        return self.refused and self.plain_baseline_ok and value is not None and value > 0
 
     @property
     def refused(self) -> bool:

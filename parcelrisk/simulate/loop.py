@@ -89,7 +89,7 @@ class SimulationConfig:
     #: world (another seed), as a unit adopting parcelrisk would start.
     initial_model: str = ""
     #: A challenger that ``promote`` cannot yet tell from the model in service (refused, but
-    #: not shown worse, and level with the plain baseline) goes on trial for
+    #: better on the point estimate, and level with the plain baseline) goes on trial for
     #: ``trial_days``: each day a seeded coin gives the day to it with this probability
     #: (:mod:`parcelrisk.trial`, exact propensities); once their outcomes are in, ``promote``
     #: judges it on those days. 0: no trials, challengers are judged on the logs only.
