@@ -169,7 +169,8 @@ def test_train_command_shows_the_three_in_console_card_and_mlflow(tmp_path, monk
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     data = tmp_path / "h.csv"
-    generate_manifest(20_000, seed=41, days=10, illicit_rate=0.01).to_csv(data, index=False)
+    # 14,000 items: 8 train / 7 calibration seizures among the inspected (train needs 5 / 2)
+    generate_manifest(14_000, seed=41, days=10, illicit_rate=0.01).to_csv(data, index=False)
     result = CliRunner().invoke(app, ["train", "--data", str(data), "--export", "model"])
     assert result.exit_code == 0, result.output
     assert "Model vs plain LightGBM on raw columns vs legacy rules" in result.output

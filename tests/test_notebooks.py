@@ -14,7 +14,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["explore", "explain", "retrain_with_mlflow"])
 def test_notebook_runs(name, tmp_path, monkeypatch):
-    monkeypatch.setenv("PARCELRISK_NB_ROWS", "30000")
+    monkeypatch.setenv("PARCELRISK_NB_ROWS", "16000")
     monkeypatch.setenv("PARCELRISK_NB_WORKDIR", str(tmp_path / "work"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
