@@ -1059,6 +1059,13 @@ def simulate(
     trial_days: Annotated[
         int, typer.Option("--trial-days", min=1, help="Days an undecided challenger is on trial.")
     ] = 14,
+    trial_when: Annotated[
+        str,
+        typer.Option(
+            "--trial-when",
+            help="Trial a refused challenger that is 'better' on the point estimate, or 'not_worse'.",
+        ),
+    ] = "better",
 ) -> None:
     """Run the daily targeting loop over weeks, one world per policy (see README)."""
     from parcelrisk.simulate import SimulationConfig, run_simulation
@@ -1083,6 +1090,7 @@ def simulate(
         initial_model="" if initial_model.lower() == "none" else initial_model,
         trial_share=trial_share,
         trial_days=trial_days,
+        trial_when=trial_when,
     )
 
     def progress(policy: str, run_seed: int, day: int) -> None:

@@ -348,6 +348,10 @@ class PromotionResult:
     challenger_margin: pd.Series | None = field(default=None, repr=False)
 
     @property
+    def refused(self) -> bool:
+        return not self.promoted
+
+    @property
     def undecided(self) -> bool:
         """Refused for want of evidence only: it looks better, but not with 95% confidence.
 
@@ -358,12 +362,20 @@ class PromotionResult:
         on trial on an open upper bound alone looked worse at training, were
         worse on truth, and their trial days cost the unit 12% of its seizures.
         """
-        value = (self.difference or {}).get("value")
-        return self.refused and self.plain_baseline_ok and value is not None and value > 0
+        return self.worth_trial("better")
 
-    @property
-    def refused(self) -> bool:
-        return not self.promoted
+    def worth_trial(self, when: str = "better") -> bool:
+        """Whether a refused challenger should go on trial: ``when`` is ``"better"``
+        (:attr:`undecided`) or ``"not_worse"`` (the upper bound of the difference is
+        above zero: it is not shown worse; more trials, more exploration)."""
+        if when not in TRIAL_RULES:
+            raise ConfigError(f"trial rule must be one of {', '.join(TRIAL_RULES)}")
+        v = (self.difference or {}).get("value" if when == "better" else "high")
+        return self.refused and self.plain_baseline_ok and v is not None and v > 0
+
+
+#: When a refused challenger goes on trial (:meth:`PromotionResult.worth_trial`).
+TRIAL_RULES = ("better", "not_worse")
 
 
 def _margins(model: Any, window: pd.DataFrame) -> pd.Series:

@@ -174,3 +174,23 @@ def test_mlflow_models_serve_answers_with_library_scores(mlflow_home, model_dir,
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def test_a_refused_challenger_goes_on_trial_only_by_the_chosen_rule():
+    from parcelrisk.errors import ConfigError
+    from parcelrisk.tracking import PromotionResult
+
+    def result(value, high, plain_ok=True, promoted=False):
+        diff = {"value": value, "low": -0.01, "high": high, "n": 4}
+        return PromotionResult(
+            promoted, {}, {}, pd.DataFrame(), difference=diff, plain_baseline_ok=plain_ok
+        )
+
+    looks_better, looks_worse = result(0.004, 0.02), result(-0.004, 0.02)
+    assert looks_better.undecided and looks_better.worth_trial("not_worse")
+    assert not looks_worse.undecided and looks_worse.worth_trial("not_worse")
+    assert not result(-0.01, -0.001).worth_trial("not_worse")  # shown worse
+    assert not result(0.004, 0.02, plain_ok=False).worth_trial("not_worse")  # below plain LightGBM
+    assert not result(0.004, 0.02, promoted=True).worth_trial("better")  # nothing to settle
+    with pytest.raises(ConfigError):
+        looks_better.worth_trial("always")

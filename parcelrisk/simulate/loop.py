@@ -95,6 +95,9 @@ class SimulationConfig:
     #: judges it on those days. 0: no trials, challengers are judged on the logs only.
     trial_share: float = 0.5
     trial_days: int = 14
+    #: Which refused challengers go on trial: "better" (better on the point estimate) or
+    #: "not_worse" (not shown worse) (:meth:`~parcelrisk.tracking.PromotionResult.worth_trial`).
+    trial_when: str = "better"
 
     @property
     def days(self) -> int:
@@ -109,6 +112,8 @@ class SimulationConfig:
             raise ConfigError("--budget must be in (0, 1] and --control-share in [0, 1]")
         if not 0 <= self.trial_share < 1 or self.trial_days < 1:
             raise ConfigError("--trial-share must be in [0, 1) and --trial-days at least 1")
+        if self.trial_when not in ("better", "not_worse"):
+            raise ConfigError("--trial-when must be 'better' or 'not_worse'")
         unknown = [p for p in self.policies if p not in POLICIES]
         if unknown or not self.policies:
             raise ConfigError(
@@ -396,7 +401,7 @@ class Unit:
             # promote scored the window with the challenger as registered, with this unit's
             # store (a cached result's model may hold another unit's store).
             check = self.estimate_check(window, decision.challenger_margin, decision.challenger)
-            if decision.undecided and self.config.trial_share > 0:
+            if decision.worth_trial(self.config.trial_when) and self.config.trial_share > 0:
                 challenger = resolve_model(
                     f"models:/{REGISTERED_NAME}@challenger", store=self.store
                 )
