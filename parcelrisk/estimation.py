@@ -89,6 +89,7 @@ exact: :mod:`parcelrisk.scoring` records them for every item.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -440,26 +441,13 @@ def off_policy(
 
     # Stratified bootstrap: resample each day's picks within the day (day sizes are fixed).
     rng = np.random.default_rng(seed)
-    days = d["day"].to_numpy()[P]
-    # Picks grouped by day, by item_id within it: the resamples do not depend on row order.
-    order = np.lexsort((d["item_id"].to_numpy()[P], days))
-    _, counts = np.unique(days, return_counts=True)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     dr_terms = m[P] + resid
     ips_b, snips_b, dr_b = (np.empty(n_boot) for _ in range(3))
-    for lo in range(0, n_boot, _BOOT_BLOCK):  # blocks bound the memory: block x picks indices
-        size = min(_BOOT_BLOCK, n_boot - lo)
-        idx = np.concatenate(
-            [
-                order[st + rng.integers(0, c, size=(size, c))]
-                for st, c in zip(starts, counts, strict=True)
-            ],
-            axis=1,
-        )
-        ips_b[lo : lo + size] = a[idx].mean(axis=1)
+    for rows, idx in _within_day_resamples(d, P, n_boot, rng):
+        ips_b[rows] = a[idx].mean(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            snips_b[lo : lo + size] = a[idx].sum(axis=1) / b[idx].sum(axis=1)
-        dr_b[lo : lo + size] = dr_terms[idx].mean(axis=1)
+            snips_b[rows] = a[idx].sum(axis=1) / b[idx].sum(axis=1)
+        dr_b[rows] = dr_terms[idx].mean(axis=1)
 
     # The gamma interval of the IPS sum. Picks logged with propensity 1 are a census (their
     # finds are known exactly); the gamma interval covers the sampled rest, with the mean
@@ -632,15 +620,19 @@ def off_policy_difference(
     return Estimate(value, low, high, discordant, method)
 
 
-def _item_bootstrap(
-    d: pd.DataFrame, U: np.ndarray, terms: np.ndarray, n_boot: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Sums of ``terms`` (over positions ``U``) resampled within each day, ``n_boot`` times."""
+def _within_day_resamples(
+    d: pd.DataFrame, U: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """Bootstrap resamples of positions ``U`` within each day: (rows of the result, indices).
+
+    Indices into ``U`` (one row per resample), drawn :data:`_BOOT_BLOCK` resamples at a
+    time so memory stays bounded. The positions are grouped by day and by item_id
+    within it, so the resamples do not depend on row order.
+    """
     days = d["day"].to_numpy()[U]
     order = np.lexsort((d["item_id"].to_numpy()[U], days))
     _, counts = np.unique(days, return_counts=True)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    boot = np.empty(n_boot)
     for lo in range(0, n_boot, _BOOT_BLOCK):
         size = min(_BOOT_BLOCK, n_boot - lo)
         idx = np.concatenate(
@@ -650,7 +642,16 @@ def _item_bootstrap(
             ],
             axis=1,
         )
-        boot[lo : lo + size] = terms[idx].sum(axis=1)
+        yield slice(lo, lo + size), idx
+
+
+def _item_bootstrap(
+    d: pd.DataFrame, U: np.ndarray, terms: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Sums of ``terms`` (over positions ``U``) resampled within each day, ``n_boot`` times."""
+    boot = np.empty(n_boot)
+    for rows, idx in _within_day_resamples(d, U, n_boot, rng):
+        boot[rows] = terms[idx].sum(axis=1)
     return boot
 
 

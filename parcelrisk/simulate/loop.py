@@ -366,7 +366,7 @@ class Unit:
         from parcelrisk.api import resolve_model
         from parcelrisk.model import frame_hash
         from parcelrisk.report import model_card
-        from parcelrisk.tracking import REGISTERED_NAME, log_training, promote
+        from parcelrisk.tracking import REGISTERED_NAME, log_training
         from parcelrisk.train import train_model
 
         started = time.perf_counter()
@@ -391,13 +391,7 @@ class Unit:
             )
             test_from = pd.Timestamp(result.model.metadata["split"]["test_from"], tz="UTC")
             window = frame[frame["declared_at"] >= test_from]
-            registered = _has_champion()
-            decision = promote(
-                window,
-                capacity=self.config.budget,
-                incumbent=None if registered else current,
-                store=self.store,
-            )
+            registered, decision = self._promote(window, current)
             # promote scored the window with the challenger as registered, with this unit's
             # store (a cached result's model may hold another unit's store).
             check = self.estimate_check(window, decision.challenger_margin, decision.challenger)
@@ -444,6 +438,22 @@ class Unit:
         )
         return champion
 
+    def _promote(self, window: pd.DataFrame, current: Any, trial: bool = False) -> tuple[bool, Any]:
+        """``promote`` on ``window`` with this unit's store and capacity: (a champion was
+        registered before, the decision). The model in service is the incumbent until a
+        version holds @champion. Inside :func:`_tracking`."""
+        from parcelrisk.tracking import promote
+
+        registered = _has_champion()
+        decision = promote(
+            window,
+            capacity=self.config.budget,
+            incumbent=None if registered else current,
+            store=self.store,
+            trial=trial,
+        )
+        return registered, decision
+
     def outcomes_pending(self, first: int, last: int) -> bool:
         """Whether any item inspected on days ``first`` to ``last - 1`` still awaits its outcome."""
         if not self.pending or not any(len(p) for p in self.pending):
@@ -464,21 +474,14 @@ class Unit:
         would fall on whichever model had the last days.
         """
         from parcelrisk.api import resolve_model
-        from parcelrisk.tracking import REGISTERED_NAME, promote
+        from parcelrisk.tracking import REGISTERED_NAME
 
         trial = self.trial
         assert trial is not None
         self.trial = None
         window = self.labelled_days(trial.start, trial.end)
         with _tracking(self.folder / "mlflow"):
-            registered = _has_champion()
-            decision = promote(
-                window,
-                capacity=self.config.budget,
-                incumbent=None if registered else current,
-                store=self.store,
-                trial=True,
-            )
+            _, decision = self._promote(window, current, trial=True)
             model = (
                 resolve_model(f"models:/{REGISTERED_NAME}@champion", store=self.store)
                 if decision.promoted
