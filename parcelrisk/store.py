@@ -506,7 +506,10 @@ def _keys(
 
 
 def entity_keys(frame: pd.DataFrame, secret: bytes) -> pd.DataFrame:
-    """Pseudonymous keys of the five parties of each row (nullable Int64, same index).
+    """The ``legacy`` scheme's keys of the five parties of each row (nullable Int64, same index).
+
+    Stores made before the key scheme was recorded are keyed with these; new
+    stores use ``parties-v1`` (:func:`scheme_keys` chooses).
 
     ==============  =======================================================  ==================
     column          keyed text (each part normalised)                        NA when missing
