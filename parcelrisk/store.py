@@ -626,10 +626,11 @@ def resolve_key_scheme(model_scheme: str | None, store: Any) -> str:
     if store is None:
         return model_scheme or LEGACY_SCHEME
     store_scheme = str(getattr(store, "key_scheme", LEGACY_SCHEME))
+    where = getattr(store, "path", "in use")
     if model_scheme is None:
         warnings.warn(
             f"the model records no entity-key scheme (trained before parcelrisk recorded one); "
-            f"using history store {store.path}'s scheme {store_scheme!r}",
+            f"using history store {where}'s scheme {store_scheme!r}",
             KeySchemeWarning,
             stacklevel=2,
         )
@@ -643,7 +644,7 @@ def resolve_key_scheme(model_scheme: str | None, store: Any) -> str:
         )
         raise StoreError(
             f"the model was trained with entity keys {model_scheme!r} but history store "
-            f"{store.path} is keyed with {store_scheme!r}: {fix}"
+            f"{where} is keyed with {store_scheme!r}: {fix}"
         )
     return store_scheme
 
@@ -659,7 +660,7 @@ def batch_key_scheme(store: Any, key_scheme: str | None = None) -> str:
     scheme = str(getattr(store, "key_scheme", LEGACY_SCHEME))
     if key_scheme is not None and key_scheme != scheme:
         raise StoreError(
-            f"history store {store.path} is keyed with {scheme!r}, not {key_scheme!r}: "
+            f"history store {getattr(store, 'path', 'in use')} is keyed with {scheme!r}, not {key_scheme!r}: "
             "a store is read and written with the scheme it records"
         )
     return scheme
