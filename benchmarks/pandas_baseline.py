@@ -61,11 +61,12 @@ def history_frame(con, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
     return frame
 
 
-def batch_frame(items: pd.DataFrame, secret: bytes) -> pd.DataFrame:
-    """The batch's item_id, t and keys (keys from :func:`parcelrisk.store.entity_keys`)."""
-    from parcelrisk.store import entity_keys
+def batch_frame(items: pd.DataFrame, secret: bytes, key_scheme: str | None = None) -> pd.DataFrame:
+    """The batch's item_id, t and keys (:func:`parcelrisk.store.scheme_keys`; pass the store's
+    ``key_scheme``, default the current one)."""
+    from parcelrisk.store import current_key_scheme, scheme_keys
 
-    keys = entity_keys(items, secret)
+    keys = scheme_keys(items, secret, key_scheme or current_key_scheme())
     return pd.DataFrame(
         {
             "item_id": items["item_id"].astype("str").to_numpy(dtype=object),

@@ -611,7 +611,7 @@ def work_features(cfg: dict[str, Any]) -> dict[str, Any]:
         pick = np.sort(rng.choice(n, size=min(cfg["verify_rows"], n), replace=False))
         sample = valid.iloc[pick]
         ours = profiles.profile_features(sample, store, secret)
-        b = pb.batch_frame(sample, secret)
+        b = pb.batch_frame(sample, secret, store.key_scheme)
         lo, hi = pb.history_window(b)
         base = pb.entity_windows(b, pb.history_frame(store.con, lo, hi))
         for col in pb.BASELINE_COLUMNS:
@@ -642,7 +642,7 @@ def work_features(cfg: dict[str, Any]) -> dict[str, Any]:
             model.features.transform_with_context(valid)
         # 3. the pandas baseline: keys, history load, windows
         with Timer("baseline: entity_keys", res):
-            b = pb.batch_frame(valid, secret)
+            b = pb.batch_frame(valid, secret, store.key_scheme)
         with Timer("baseline: history from store", res):
             lo, hi = pb.history_window(b)
             hist = pb.history_frame(store.con, lo, hi)

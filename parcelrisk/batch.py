@@ -55,7 +55,7 @@ from parcelrisk.scoring import (
     select_positions,
     top_reasons,
 )
-from parcelrisk.store import ManifestOverlay, entity_keys, secret_from_env
+from parcelrisk.store import ManifestOverlay, scheme_keys, secret_from_env
 from parcelrisk.tempfiles import private_file, private_tempdir
 from parcelrisk.validate import Validator, drop_labels
 
@@ -230,13 +230,15 @@ def score_file(
     rows_read = 0
     ignored: set[str] = set()  # label columns: never used at scoring time
     secret = model.features.secret or secret_from_env()
+    # the store's entity-key scheme, which must be the model's (refused before reading the file)
+    key_scheme = model.features.key_scheme_for(history)
     # parcelrisk-<pid>-*, 0700, files 0600; folders of killed runs are removed first
     with private_tempdir() as tmp:
         parts: list[Path] = []
         n_valid = 0
         # the overlay (every valid item, keyed) is only needed until the profiles are computed:
         # closing it hands DuckDB's memory back before pass 2
-        with ManifestOverlay(history, secret, Path(tmp) / "keyed") as overlay:
+        with ManifestOverlay(history, secret, Path(tmp) / "keyed", key_scheme) as overlay:
             for batch in iter_manifest(
                 path, column_map=column_map, encoding=encoding, chunk_rows=chunk_rows
             ):
@@ -277,7 +279,13 @@ def score_file(
                 ignored_labels=_in_schema_order(ignored),
             )
         preds, draw, keys, explained = _predict_parts(
-            parts, profiles, model, opts, secret if pseudonymize else None, report, feature_counter
+            parts,
+            profiles,
+            model,
+            opts,
+            (secret, key_scheme) if pseudonymize else None,
+            report,
+            feature_counter,
         )
         # by position: label-indexed Series of ten million items cost gigabytes here
         selection = select_positions(
@@ -333,11 +341,13 @@ def _predict_parts(
     profiles: FileProfiles | None,
     model: ParcelRiskModel,
     opts: ScoreOptions,
-    secret: bytes | None,
+    keying: tuple[bytes, str] | None,
     report: Callable[[str, int], None],
     counter: FeatureCounter | None = None,
 ) -> tuple[Predictions, np.ndarray, pd.DataFrame | None, list[tuple[pd.DataFrame, pd.DataFrame]]]:
-    """Pass 2: (predictions, control draw, keyed parties if ``secret``, reasons if explain=all).
+    """Pass 2: (predictions, control draw, keyed parties if ``keying``, reasons if explain=all).
+
+    ``keying`` is (secret, key scheme) of the ``--pseudonymize`` keys: the store's scheme.
 
     Only a few numbers per row are kept, so memory grows slowly with the file.
     """
@@ -355,15 +365,15 @@ def _predict_parts(
         if counter is not None:
             counter.update(features)
         draws.append(_uniform(preds.item_id, opts.seed))
-        if secret is not None:
-            keys.append(entity_keys(valid, secret)[list(PSEUDONYM_COLUMNS)])
+        if keying is not None:
+            keys.append(scheme_keys(valid, *keying)[list(PSEUDONYM_COLUMNS)])
         if opts.explain == "all":  # no selection needed: explain while the features are here
             explained.append(explain(valid, features, context, model))
         report("scored", len(valid))
     return (
         Predictions.concat(preds_parts),
         np.concatenate(draws),
-        pd.concat(keys) if secret is not None else None,
+        pd.concat(keys) if keying is not None else None,
         explained,
     )
 

@@ -11,6 +11,7 @@ __all__ = [
     "OutputError",
     "ParcelRiskWarning",
     "SecretWarning",
+    "KeySchemeWarning",
 ]
 
 
@@ -47,3 +48,7 @@ class ParcelRiskWarning(UserWarning):
 
 class SecretWarning(ParcelRiskWarning):
     """``PARCELRISK_SECRET`` is not set: entity keys use the public development secret."""
+
+
+class KeySchemeWarning(ParcelRiskWarning):
+    """A model that records no entity-key scheme is used with a store (it accepts either)."""

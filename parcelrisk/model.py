@@ -345,6 +345,8 @@ def load_model(
     except (KeyError, TypeError, ValueError, AttributeError, ConfigError) as exc:
         detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0][:120]
         raise ModelError(f"{root / PIPELINE_FILE}: malformed model pipeline ({detail})") from None
+    if store is not None:  # a store keyed otherwise than the model's profiles: refused here
+        features.key_scheme_for(store)
     booster_path = root / BOOSTER_FILE
     try:
         text = booster_path.read_text(encoding="utf-8")

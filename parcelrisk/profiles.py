@@ -2,7 +2,7 @@
 
 :func:`profile_features` counts, for every item, the earlier items of the same
 sender, recipient, recipient address, phone number and e-mail address (the
-pseudonymous keys of :func:`parcelrisk.store.entity_keys`), drawn from the
+pseudonymous keys of :func:`parcelrisk.store.scheme_keys`, in the store's scheme), drawn from the
 history store *and* the other items of the batch, and the inspections and
 seizures among them. The features are listed in :data:`PROFILE_FEATURES`;
 each is defined once, in :data:`SPECS`, from which both the SQL and the
@@ -70,8 +70,9 @@ from parcelrisk.store import (
     _known_outcomes,
     _run,
     _utc,
+    batch_key_scheme,
     connect_duckdb,
-    entity_keys,
+    scheme_keys,
 )
 
 __all__ = ["ProfileFeature", "SPECS", "PROFILE_FEATURES", "profile_features", "FileProfiles"]
@@ -81,7 +82,7 @@ DAY_US = 86_400_000_000
 #: first-seen times and outcome counts.
 MAX_WINDOW_DAYS = 30
 
-#: Party -> its key column (see :func:`parcelrisk.store.entity_keys`).
+#: Party -> its key column (see :func:`parcelrisk.store.scheme_keys`).
 ENTITY_KEYS = {
     "sender": "sender_key",
     "address": "address_key",
@@ -393,10 +394,10 @@ _WATCHLIST_SQL = (
 # -- batch ------------------------------------------------------------------------------------
 
 
-def _batch_table(items: pd.DataFrame, secret: bytes) -> pa.Table:
+def _batch_table(items: pd.DataFrame, secret: bytes, scheme: str) -> pa.Table:
     """The batch as DuckDB sees it: position, item_id, keys, times (epoch us), value, labels."""
     n = len(items)
-    keys = entity_keys(items, secret)
+    keys = scheme_keys(items, secret, scheme)
     declared = _utc(items[M.declared_at]).astype("datetime64[us, UTC]")
     if declared.isna().any():
         raise InputError(
@@ -541,7 +542,10 @@ def _window_bounds(t: np.ndarray) -> tuple[datetime, datetime]:
 
 
 def profile_features(
-    items: pd.DataFrame, store: HistoryStore | None, secret: bytes
+    items: pd.DataFrame,
+    store: HistoryStore | None,
+    secret: bytes,
+    key_scheme: str | None = None,
 ) -> pd.DataFrame:
     """Point-in-time profile features of ``items`` (same index; columns :data:`PROFILE_FEATURES`).
 
@@ -555,6 +559,10 @@ def profile_features(
         batch is its own history (training over a whole period).
     secret : bytes
         HMAC key of the entity keys; must be the store's.
+    key_scheme : str, optional
+        How to key the parties (:func:`parcelrisk.store.scheme_keys`): always
+        the store's scheme (another one is an error); without a store, this
+        one, default :func:`parcelrisk.store.current_key_scheme`.
 
     Numeric features are float64 (NaN where the party's key is missing,
     and for days-since-first-seen of a party never seen before);
@@ -566,7 +574,7 @@ def profile_features(
         raise InputError(f"profile_features: history store {store.path} is closed")
     if items.empty:
         return _empty_result(items.index)
-    batch = _batch_table(items, secret)
+    batch = _batch_table(items, secret, batch_key_scheme(store, key_scheme))
     lo, hi = _window_bounds(batch.column("t").to_numpy())
 
     own = store is None

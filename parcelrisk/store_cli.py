@@ -213,7 +213,7 @@ def history_add(
     import pandas as pd
 
     from parcelrisk.io import iter_manifest, load_column_map, write_frame
-    from parcelrisk.store import HistoryStore, find_store
+    from parcelrisk.store import HistoryStore, describe_key_scheme, find_store
     from parcelrisk.validate import validate_batches
 
     out, _ = _consoles()
@@ -256,6 +256,7 @@ def history_add(
             valid += result.rows_valid
             reject_frames.append(result.rejects)
         total = history.counts()["items"]
+        scheme = history.key_scheme
     all_rejects = pd.concat(reject_frames, ignore_index=True) if reject_frames else pd.DataFrame()
     if rejects is not None and len(all_rejects):
         write_frame(all_rejects, rejects)
@@ -272,6 +273,7 @@ def history_add(
             },
         )
     )
+    out.print(f"entity keys: {describe_key_scheme(scheme)}", highlight=False)
     if len(all_rejects):
         out.print(
             f"{len(all_rejects):,} row(s) rejected and not added"

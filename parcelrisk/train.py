@@ -215,6 +215,8 @@ def train_model(
                 "seizures_train": int(seized[train_rows].sum()),
             },
             "reference_hash": features.reference_.content_hash,
+            # how parties were keyed for the profiles; scoring refuses a store keyed otherwise
+            "key_scheme": features.key_scheme_,
             "reference_files": features.reference_.sources,
             "features": features.feature_names_out_,
             "params": cfg | {"lightgbm": lgb_params},

@@ -452,12 +452,14 @@ def test_no_personal_data_in_logs_errors_store_or_model(
         con.close()
     pseudo = pd.read_csv(work / "pseudo.csv")
     assert {"sender_key", "recipient_key", "address_key"} <= set(pseudo.columns)
-    source = pd.read_csv(planted_manifest, usecols=["item_id", "sender_name", "sender_country"])
+    where = ["sender_address", "sender_postcode", "sender_city", "sender_country"]
+    source = pd.read_csv(planted_manifest, usecols=["item_id", "sender_name", *where])
     planted = source[source["sender_name"] == PLANTED["sender_name"]]
     keyed = planted.merge(pseudo[["item_id", "sender_key"]], on="item_id")
     assert len(keyed) and keyed["sender_key"].notna().all()
-    # the same sender (name and country) has one key; sender_key includes the country
-    assert (keyed.groupby("sender_country")["sender_key"].nunique() == 1).all()
+    # the same sender (name and where it is: parties-v1 keys) has one key; namesakes elsewhere not
+    assert (keyed.groupby(where, dropna=False)["sender_key"].nunique() == 1).all()
+    assert keyed["sender_key"].nunique() > 1
 
 
 # -- 6. determinism ---------------------------------------------------------------------------

@@ -273,6 +273,8 @@ def test_killed_writer_leaves_store_consistent(store_path: Path) -> None:
 def test_no_personal_data_in_store(store_path: Path) -> None:
     planted = {
         M.sender_name: "Zzyzxqa Plantedsender",
+        M.sender_address: "Plantedweg 12",  # multi-field keys need where the party is
+        M.sender_city: "Qwxplantedstadt",
         M.recipient_name: "Zzyzxqa Plantedname",
         M.recipient_address: "Qwxplanted Strasse 99",
         M.recipient_phone: "+49 1709 876 5432",

@@ -137,6 +137,10 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
             + [OTHER_LEVEL]
             for name, series in raw_categories.items()
         }
+        from parcelrisk.store import batch_key_scheme
+
+        # the entity-key scheme the profiles were built with: the store's, else the current one
+        self.key_scheme_: str | None = batch_key_scheme(self.store)
         secret = self._own_secret()
         self.own_secret_check_ = own.secret_check(secret) if secret is not None else None
         self.own_levels_ = own.fit_levels(X, self.own_columns_, secret, OTHER_LEVEL)
@@ -229,12 +233,24 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
 
         return self.secret or secret_from_env()
 
+    def key_scheme_for(self, store: Any) -> str:
+        """The entity-key scheme to key parties with next to ``store`` (None: no store).
+
+        The store's, which must be the one these features were fitted with
+        (:func:`parcelrisk.store.resolve_key_scheme`: a store of another
+        scheme is refused; a model that records none accepts either).
+        """
+        from parcelrisk.store import resolve_key_scheme
+
+        return resolve_key_scheme(getattr(self, "key_scheme_", None), store)
+
     def _profiles(self, X: pd.DataFrame, value_eur: pd.Series) -> pd.DataFrame:
         from parcelrisk.profiles import profile_features
         from parcelrisk.store import secret_from_env
 
         items = X.assign(value_eur=value_eur)
-        return profile_features(items, self.store, self.secret or secret_from_env())
+        scheme = self.key_scheme_for(self.store)
+        return profile_features(items, self.store, self.secret or secret_from_env(), scheme)
 
     @staticmethod
     def _parse(X: pd.DataFrame, ref: ReferenceData) -> dict[str, Any]:
@@ -292,6 +308,8 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
             "feature_names_out": self.feature_names_out_,
             "descriptions": self.descriptions_,
         }
+        if self.key_scheme_ is not None:
+            out["key_scheme"] = self.key_scheme_
         if self.own_columns_:  # absent otherwise: a model without them is saved as before
             out["own_columns"] = extra_columns_to_list(self.own_columns_)
             out["own_levels"] = self.own_levels_
@@ -325,4 +343,8 @@ class ManifestFeatures(TransformerMixin, BaseEstimator):
         est.n_features_in_ = len(est.feature_names_in_)
         est.feature_names_out_ = list(data["feature_names_out"])
         est.descriptions_ = dict(data["descriptions"])
+        scheme = data.get("key_scheme")  # absent in models trained before it was recorded
+        if scheme is not None and not isinstance(scheme, str):
+            raise ValueError("key_scheme is not a string")
+        est.key_scheme_ = scheme
         return est
