@@ -112,8 +112,10 @@ class SimulationConfig:
             raise ConfigError("--budget must be in (0, 1] and --control-share in [0, 1]")
         if not 0 <= self.trial_share < 1 or self.trial_days < 1:
             raise ConfigError("--trial-share must be in [0, 1) and --trial-days at least 1")
-        if self.trial_when not in ("better", "not_worse"):
-            raise ConfigError("--trial-when must be 'better' or 'not_worse'")
+        from parcelrisk.tracking import TRIAL_RULES
+
+        if self.trial_when not in TRIAL_RULES:
+            raise ConfigError(f"--trial-when must be one of {', '.join(TRIAL_RULES)}")
         unknown = [p for p in self.policies if p not in POLICIES]
         if unknown or not self.policies:
             raise ConfigError(

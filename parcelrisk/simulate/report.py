@@ -160,6 +160,13 @@ def off_policy_checks(runs: list[dict[str, Any]], decisions: pd.DataFrame) -> di
 
     ``trial_decisions``: each challenger judged after a trial (:mod:`parcelrisk.trial`).
     """
+    # what each model's own picks realised on truth, per unit: one pass over the log
+    picks = decisions[decisions["selection_reason"].eq("model")]
+    realised_by = (
+        picks.assign(found=picks["truth_found_if_inspected"].astype("float64"))
+        .groupby(["policy", "seed", "model_version"])["found"]
+        .agg(["mean", "size"])
+    )
     rows = []
     for facts in runs:
         for event in facts.get("events", []):
@@ -175,16 +182,11 @@ def off_policy_checks(runs: list[dict[str, Any]], decisions: pd.DataFrame) -> di
                 "trial": bool(event.get("trial", False)),
                 **check,
             }
-            served = decisions[
-                decisions["policy"].eq(facts["policy"])
-                & decisions["seed"].eq(facts["seed"])
-                & decisions["model_version"].eq(row["challenger"])
-                & decisions["selection_reason"].eq("model")
-            ]
-            if len(served):
-                realised = float(served["truth_found_if_inspected"].astype("float64").mean())
+            key = (facts["policy"], facts["seed"], row["challenger"])
+            if key in realised_by.index:
+                realised = float(realised_by.at[key, "mean"])
                 row["realised"] = realised
-                row["realised_picks"] = len(served)
+                row["realised_picks"] = int(realised_by.at[key, "size"])
                 row["realised_in_interval"] = bool(check["low"] <= realised <= check["high"])
             rows.append(row)
     trials = [
